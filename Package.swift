@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Scribe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "scribe", targets: ["scribe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries: one system-library target each, owned by exactly one Swift module.
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Runs before main in every binary that links Inference: picks OpenBLAS's kernel.
+        .target(name: "CBLASBoot", linkerSettings: [.linkedLibrary("dl")]),
+
+        .target(
+            name: "Inference",
+            dependencies: ["COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "JobStore",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Webhooks",
+            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "scribe",
+            dependencies: [
+                "Inference", "JobStore", "Webhooks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef SCRIBE_COPENBLAS_SHIM_H
+#define SCRIBE_COPENBLAS_SHIM_H
+#include <cblas.h>
+#endif

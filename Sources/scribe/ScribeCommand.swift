@@ -1,0 +1,10 @@
+import ArgumentParser
+import Logging
+
+@main
+struct ScribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scribe",
+        abstract: "Batch text generation from a PostgreSQL job queue.",
+        subcommands: [DoctorCommand.self])
+}
