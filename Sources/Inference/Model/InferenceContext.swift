@@ -1,0 +1,231 @@
+import Dispatch
+
+/// Why a forward call was refused. The engine builds batches, so these mean a bug there,
+/// but a worker reports them instead of crashing.
+public struct InferenceError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// Logits of the rows that asked for them, in row order: (count, vocab). Valid until the
+/// context's next `decode`.
+public struct Logits {
+    public let count: Int
+    public let vocabularySize: Int
+    let base: UnsafeMutablePointer<Float>
+
+    public func row(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
+        precondition(index >= 0 && index < count)
+        return UnsafeMutableBufferPointer(start: base + index * vocabularySize, count: vocabularySize)
+    }
+}
+
+/// Activation buffers for up to `maxRows` rows, allocated once (llama2.c's `RunState`).
+final class RunState {
+    let x: FloatBuffer  // (maxRows, d) residual stream
+    let xn: FloatBuffer  // (maxRows, d) normalized
+    let qkv: FloatBuffer  // (maxRows, nh·hs + 2·nkv·hs)
+    let attention: FloatBuffer  // (maxRows, nh·hs)
+    let gateUp: FloatBuffer  // (maxRows, 2·ff)
+    let hidden: FloatBuffer  // (maxRows, ff)
+    let logits: FloatBuffer  // (maxRows, vocab)
+    let scores: FloatBuffer  // (threads, nh · contextLength)
+
+    init(config: ModelConfig, maxRows: Int, threads: Int) {
+        let qkvSize = config.querySize + 2 * config.kvSize
+        x = FloatBuffer(count: maxRows * config.embeddingSize)
+        xn = FloatBuffer(count: maxRows * config.embeddingSize)
+        qkv = FloatBuffer(count: maxRows * qkvSize)
+        attention = FloatBuffer(count: maxRows * config.querySize)
+        gateUp = FloatBuffer(count: maxRows * 2 * config.feedForwardSize)
+        hidden = FloatBuffer(count: maxRows * config.feedForwardSize)
+        logits = FloatBuffer(count: maxRows * config.vocabularySize)
+        scores = FloatBuffer(count: threads * config.headCount * config.contextLength)
+    }
+}
+
+/// Runs the llama forward pass for batches of rows from many sequences over one KV cache
+/// (llama.cpp's context: `decode(batch)` is the one entry point). One per worker thread;
+/// the model's weights are shared.
+public final class InferenceContext {
+    public let model: Model
+    public let cache: KVCache
+    public let maxRows: Int
+    private let rope: RoPE
+    private let state: RunState
+    private let attentionThreads: Int
+
+    public init(model: Model, cache: KVCache, maxRows: Int = 512, attentionThreads: Int = 2) {
+        self.model = model
+        self.cache = cache
+        self.maxRows = maxRows
+        self.attentionThreads = max(1, attentionThreads)
+        let config = model.config
+        rope = RoPE(dimensions: config.ropeDimensions, base: config.ropeBase, style: config.ropeStyle,
+                    maxPositions: config.contextLength)
+        state = RunState(config: config, maxRows: maxRows, threads: self.attentionThreads)
+    }
+
+    /// Computes the batch: appends every row's key and value to the cache and returns the
+    /// logits of the rows that want them.
+    public func decode(_ batch: Batch) throws -> Logits {
+        try validate(batch)
+        let vocabulary = model.config.vocabularySize
+        var logitRow = 0
+        var start = 0
+        while start < batch.rows.count {
+            let end = min(start + maxRows, batch.rows.count)
+            let wanted = try forward(batch, rows: start..<end)
+            // Chunks past the first keep their logits after the earlier ones.
+            if logitRow > 0 && !wanted.isEmpty {
+                (state.logits.pointer + logitRow * vocabulary)
+                    .update(from: state.logits.pointer, count: wanted.count * vocabulary)
+            }
+            precondition(logitRow + wanted.count <= maxRows || wanted.isEmpty,
+                         "more logit rows than the context holds")
+            logitRow += wanted.count
+            start = end
+        }
+        return Logits(count: logitRow, vocabularySize: vocabulary, base: state.logits.pointer)
+    }
+
+    private func validate(_ batch: Batch) throws {
+        let config = model.config
+        guard batch.logitRowCount <= maxRows else {
+            throw InferenceError(description: "batch asks for \(batch.logitRowCount) logit rows; the context holds \(maxRows)")
+        }
+        for (index, row) in batch.rows.enumerated() {
+            guard row.token >= 0, Int(row.token) < config.vocabularySize else {
+                throw InferenceError(description: "row \(index): token \(row.token) outside the vocabulary of \(config.vocabularySize)")
+            }
+            guard row.position >= 0, row.position < config.contextLength else {
+                throw InferenceError(description: "row \(index): position \(row.position) outside the context length \(config.contextLength)")
+            }
+            guard row.sequence >= 0, row.sequence < batch.blockTables.count else {
+                throw InferenceError(description: "row \(index): no block table for sequence \(row.sequence)")
+            }
+            let table = batch.blockTables[row.sequence]
+            guard row.position / cache.blockSize < table.count else {
+                throw InferenceError(description: "row \(index): position \(row.position) beyond its \(table.count) cache blocks")
+            }
+            for block in table[0...(row.position / cache.blockSize)] where block < 0 || Int(block) >= cache.blockCount {
+                throw InferenceError(description: "row \(index): cache block \(block) outside 0..<\(cache.blockCount)")
+            }
+        }
+    }
+
+    /// One chunk of at most `maxRows` rows; returns the rows whose logits were computed
+    /// (into the start of the logits buffer).
+    private func forward(_ batch: Batch, rows range: Range<Int>) throws -> [Int] {
+        let config = model.config
+        let weights = model.weights
+        let rows = range.count
+        let d = config.embeddingSize
+        let qkvSize = config.querySize + 2 * config.kvSize
+        let ff = config.feedForwardSize
+        let x = state.x.pointer, xn = state.xn.pointer
+
+        for (r, row) in batch.rows[range].enumerated() {
+            (x + r * d).update(from: weights.tokenEmbedding.row(Int(row.token)), count: d)
+        }
+        for (layerIndex, layer) in weights.layers.enumerated() {
+            // Attention block.
+            RMSNorm.apply(x, weight: layer.attentionNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
+            BLAS.sgemm(m: rows, n: qkvSize, k: d, a: xn, lda: d, b: layer.qkv.pointer, ldb: d,
+                       transposeB: true, c: state.qkv.pointer, ldc: qkvSize)
+            storeKeysAndValues(batch, range: range, layer: layer, layerIndex: layerIndex)
+            attend(batch, range: range, layerIndex: layerIndex)
+            // x += attention · Woᵀ
+            BLAS.sgemm(m: rows, n: d, k: config.querySize, a: state.attention.pointer, lda: config.querySize,
+                       b: layer.attentionOutput.pointer, ldb: config.querySize, transposeB: true,
+                       c: x, ldc: d, beta: 1)
+            // Feed-forward block: x += (silu(xn·Wgᵀ) · xn·Wuᵀ) · Wdᵀ
+            RMSNorm.apply(x, weight: layer.feedForwardNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
+            BLAS.sgemm(m: rows, n: 2 * ff, k: d, a: xn, lda: d, b: layer.gateUp.pointer, ldb: d,
+                       transposeB: true, c: state.gateUp.pointer, ldc: 2 * ff)
+            SwiGLU.apply(state.gateUp.pointer, into: state.hidden.pointer, rows: rows, n: ff)
+            BLAS.sgemm(m: rows, n: d, k: ff, a: state.hidden.pointer, lda: ff, b: layer.down.pointer, ldb: ff,
+                       transposeB: true, c: x, ldc: d, beta: 1)
+        }
+        // Output head, only for the rows that want logits.
+        var wanted: [Int] = []
+        for (r, row) in batch.rows[range].enumerated() where row.wantsLogits {
+            RMSNorm.apply(x + r * d, weight: weights.outputNorm.pointer, into: xn + wanted.count * d,
+                          rows: 1, n: d, epsilon: config.normEpsilon)
+            wanted.append(range.lowerBound + r)
+        }
+        if !wanted.isEmpty {
+            BLAS.sgemm(m: wanted.count, n: config.vocabularySize, k: d, a: xn, lda: d,
+                       b: weights.output.pointer, ldb: d, transposeB: true,
+                       c: state.logits.pointer, ldc: config.vocabularySize)
+        }
+        return wanted
+    }
+
+    /// Adds biases, rotates q and k, and writes each row's k and v into its cache slot.
+    private func storeKeysAndValues(_ batch: Batch, range: Range<Int>, layer: LayerWeights, layerIndex: Int) {
+        let config = model.config
+        let qkvSize = config.querySize + 2 * config.kvSize
+        let keys = cache.keys(layer: layerIndex), values = cache.values(layer: layerIndex)
+        for (r, row) in batch.rows[range].enumerated() {
+            let qkv = state.qkv.pointer + r * qkvSize
+            if let bias = layer.qkvBias {
+                for i in 0..<qkvSize { qkv[i] += bias.pointer[i] }
+            }
+            let query = qkv, key = qkv + config.querySize, value = key + config.kvSize
+            rope.rotate(query, heads: config.headCount, headSize: config.headSize, position: row.position)
+            rope.rotate(key, heads: config.kvHeadCount, headSize: config.headSize, position: row.position)
+            let table = batch.blockTables[row.sequence]
+            let slot = Int(table[row.position / cache.blockSize]) * cache.blockSize + row.position % cache.blockSize
+            (keys + slot * config.kvSize).update(from: key, count: config.kvSize)
+            (values + slot * config.kvSize).update(from: value, count: config.kvSize)
+        }
+    }
+
+    /// Attention for every row, rows spread over `attentionThreads` threads.
+    private func attend(_ batch: Batch, range: Range<Int>, layerIndex: Int) {
+        let job = AttentionJob(
+            config: model.config, rows: Array(batch.rows[range]), blockTables: batch.blockTables,
+            blockSize: cache.blockSize, keys: cache.keys(layer: layerIndex), values: cache.values(layer: layerIndex),
+            qkv: state.qkv.pointer, output: state.attention.pointer, scores: state.scores.pointer,
+            threads: min(attentionThreads, range.count))
+        if job.threads <= 1 {
+            job.run(thread: 0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: job.threads) { job.run(thread: $0) }
+        }
+    }
+}
+
+/// One layer's attention over a chunk of rows; each thread takes every `threads`-th row and
+/// writes only that row's output and its own scores scratch.
+private struct AttentionJob: @unchecked Sendable {
+    let config: ModelConfig
+    let rows: [Batch.Row]
+    let blockTables: [[Int32]]
+    let blockSize: Int
+    let keys: UnsafeMutablePointer<Float>  // (slots, kvSize) of this layer
+    let values: UnsafeMutablePointer<Float>  // (slots, kvSize) of this layer
+    let qkv: UnsafeMutablePointer<Float>  // (rows, nh·hs + 2·nkv·hs)
+    let output: UnsafeMutablePointer<Float>  // (rows, nh·hs)
+    let scores: UnsafeMutablePointer<Float>  // (threads, nh · contextLength)
+    let threads: Int
+
+    func run(thread: Int) {
+        let qkvSize = config.querySize + 2 * config.kvSize
+        let scoresPerThread = config.headCount * config.contextLength
+        var r = thread
+        while r < rows.count {
+            let row = rows[r]
+            blockTables[row.sequence].withUnsafeBufferPointer { table in
+                let context = Attention.Context(
+                    length: row.position + 1, blockTable: table.baseAddress!, blockSize: blockSize,
+                    keys: keys, values: values)
+                Attention.attend(
+                    query: qkv + r * qkvSize, context: context, heads: config.headCount,
+                    kvHeads: config.kvHeadCount, headSize: config.headSize,
+                    scores: scores + thread * scoresPerThread, output: output + r * config.querySize)
+            }
+            r += threads
+        }
+    }
+}

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// f32 memory owned by the weights or a run state, 64-byte aligned for BLAS and SIMD.
+public final class FloatBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int) {
+        self.count = count
+        var raw: UnsafeMutableRawPointer?
+        precondition(posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride) == 0,
+                     "out of memory allocating \(count) floats")
+        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: count)
+    }
+
+    deinit { free(pointer) }
+}
+
+/// A row-major matrix view (rows, columns) into a `FloatBuffer`. A weight matrix has one row
+/// per output feature, so `y = x · Wᵀ` is `sgemm(transposeB: true)`.
+public struct Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let pointer: UnsafeMutablePointer<Float>
+    let storage: FloatBuffer
+
+    init(rows: Int, columns: Int) {
+        storage = FloatBuffer(count: rows * columns)
+        self.rows = rows
+        self.columns = columns
+        pointer = storage.pointer
+    }
+
+    func row(_ index: Int) -> UnsafeMutablePointer<Float> { pointer + index * columns }
+}
+
+/// One transformer block's weights, dequantized to f32.
+struct LayerWeights: @unchecked Sendable {
+    var attentionNorm: Matrix  // (1, d)
+    /// q, k and v projections stacked so one product computes all three.
+    var qkv: Matrix  // (nh·hs + 2·nkv·hs, d)
+    var qkvBias: Matrix?  // (1, nh·hs + 2·nkv·hs), qwen2 only
+    var attentionOutput: Matrix  // (d, nh·hs)
+    var feedForwardNorm: Matrix  // (1, d)
+    /// gate and up projections stacked: one product, then silu(gate) · up.
+    var gateUp: Matrix  // (2·ff, d)
+    var down: Matrix  // (d, ff)
+}
+
+/// All weights of a model as f32, dequantized once at load (llama2.c's `TransformerWeights`).
+/// Shared read-only by every sequence and every worker thread of the process.
+public final class ModelWeights: @unchecked Sendable {
+    let tokenEmbedding: Matrix  // (vocab, d)
+    let outputNorm: Matrix  // (1, d)
+    /// The output head; the same storage as `tokenEmbedding` when the model ties them.
+    let output: Matrix  // (vocab, d)
+    let layers: [LayerWeights]
+
+    init(tokenEmbedding: Matrix, outputNorm: Matrix, output: Matrix, layers: [LayerWeights]) {
+        self.tokenEmbedding = tokenEmbedding
+        self.outputNorm = outputNorm
+        self.output = output
+        self.layers = layers
+    }
+
+    /// Bytes of f32 weight memory (tied matrices counted once).
+    public var byteCount: Int {
+        var buffers: [ObjectIdentifier: Int] = [:]
+        func add(_ matrix: Matrix?) {
+            guard let matrix else { return }
+            buffers[ObjectIdentifier(matrix.storage)] = matrix.storage.count * 4
+        }
+        add(tokenEmbedding); add(outputNorm); add(output)
+        for layer in layers {
+            [layer.attentionNorm, layer.qkv, layer.qkvBias, layer.attentionOutput,
+             layer.feedForwardNorm, layer.gateUp, layer.down].forEach(add)
+        }
+        return buffers.values.reduce(0, +)
+    }
+
+    /// Dequantizes every weight of `file` for `config`; a missing tensor or one of the wrong
+    /// shape or an unsupported type is a `GGUFError` naming it.
+    public convenience init(gguf file: GGUFFile, config: ModelConfig) throws {
+        let loader = WeightLoader(file: file)
+        let d = config.embeddingSize
+        let embedding = try loader.matrix("token_embd.weight", rows: config.vocabularySize, columns: d)
+        let output = file.tensor(named: "output.weight") == nil
+            ? embedding
+            : try loader.matrix("output.weight", rows: config.vocabularySize, columns: d)
+        var layers: [LayerWeights] = []
+        for index in 0..<config.layerCount {
+            let prefix = "blk.\(index)."
+            let qkvParts = [("attn_q", config.querySize), ("attn_k", config.kvSize), ("attn_v", config.kvSize)]
+            layers.append(LayerWeights(
+                attentionNorm: try loader.matrix(prefix + "attn_norm.weight", rows: 1, columns: d),
+                qkv: try loader.stacked(qkvParts.map { (prefix + $0.0 + ".weight", $0.1) }, columns: d),
+                qkvBias: config.attentionBias
+                    ? try loader.concatenated(qkvParts.map { (prefix + $0.0 + ".bias", $0.1) }) : nil,
+                attentionOutput: try loader.matrix(prefix + "attn_output.weight", rows: d, columns: config.querySize),
+                feedForwardNorm: try loader.matrix(prefix + "ffn_norm.weight", rows: 1, columns: d),
+                gateUp: try loader.stacked(
+                    [(prefix + "ffn_gate.weight", config.feedForwardSize), (prefix + "ffn_up.weight", config.feedForwardSize)],
+                    columns: d),
+                down: try loader.matrix(prefix + "ffn_down.weight", rows: d, columns: config.feedForwardSize)))
+        }
+        self.init(
+            tokenEmbedding: embedding,
+            outputNorm: try loader.matrix("output_norm.weight", rows: 1, columns: d),
+            output: output, layers: layers)
+    }
+}
+
+/// Turns GGUF tensors into f32 matrices, checking names, shapes and types.
+private struct WeightLoader {
+    let file: GGUFFile
+
+    func tensor(_ name: String, rows: Int, columns: Int) throws -> GGUFTensorInfo {
+        guard let tensor = file.tensor(named: name) else {
+            throw GGUFError(file: file.path, offset: 0, reason: "missing tensor \(name)")
+        }
+        guard tensor.rowLength == columns, tensor.rowCount == rows else {
+            throw GGUFError(file: file.path, offset: tensor.infoOffset, reason:
+                "tensor \(name) has shape \(tensor.shape), expected [\(columns), \(rows)]")
+        }
+        guard Dequantizer.supports(tensor.type) else {
+            throw GGUFError(file: file.path, offset: tensor.infoOffset, reason:
+                "tensor \(name) has type \(tensor.type), which Scribe cannot dequantize")
+        }
+        return tensor
+    }
+
+    func matrix(_ name: String, rows: Int, columns: Int) throws -> Matrix {
+        try stacked([(name, rows)], columns: columns)
+    }
+
+    /// Several tensors with the same row length, one below the other.
+    func stacked(_ parts: [(name: String, rows: Int)], columns: Int) throws -> Matrix {
+        let matrix = Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: columns)
+        var row = 0
+        for part in parts {
+            let tensor = try tensor(part.name, rows: part.rows, columns: columns)
+            do {
+                try Dequantizer.dequantize(tensor.type, file.data(of: tensor), count: tensor.elementCount,
+                                           into: matrix.row(row))
+            } catch {
+                throw GGUFError(file: file.path, offset: tensor.infoOffset, reason: "tensor \(part.name): \(error)")
+            }
+            row += part.rows
+        }
+        return matrix
+    }
+
+    /// Vectors (1-D tensors) joined end to end into one row.
+    func concatenated(_ parts: [(name: String, count: Int)]) throws -> Matrix {
+        let matrix = Matrix(rows: 1, columns: parts.reduce(0) { $0 + $1.count })
+        var offset = 0
+        for part in parts {
+            let tensor = try tensor(part.name, rows: 1, columns: part.count)
+            try Dequantizer.dequantize(tensor.type, file.data(of: tensor), count: tensor.elementCount,
+                                       into: matrix.pointer + offset)
+            offset += part.count
+        }
+        return matrix
+    }
+}

@@ -1,0 +1,82 @@
+import Inference
+import Testing
+
+/// Each optimized kernel against its plain reference version.
+@Suite struct KernelTests {
+    static func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        BLASTests.values(count, seed: seed).map { $0 * scale }
+    }
+
+    static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test func rmsNormMatchesReference() {
+        let (rows, n) = (3, 576)
+        let x = Self.values(rows * n, seed: 10, scale: 3)
+        let weight = Self.values(n, seed: 11)
+        var fast = [Float](repeating: 0, count: rows * n), reference = fast
+        RMSNorm.apply(x, weight: weight, into: &fast, rows: rows, n: n, epsilon: 1e-5)
+        RMSNorm.reference(x, weight: weight, into: &reference, rows: rows, n: n, epsilon: 1e-5)
+        // Tolerance: f32 sum of 576 squares vs f64, relative ~1e-6, on outputs of order 1-3.
+        #expect(Self.maxDifference(fast, reference) < 1e-5)
+    }
+
+    @Test(arguments: [ModelConfig.RopeStyle.adjacentPairs, .halves])
+    func ropeMatchesReference(style: ModelConfig.RopeStyle) {
+        let (heads, headSize) = (9, 64)
+        let rope = RoPE(dimensions: headSize, base: 100_000, style: style, maxPositions: 4096)
+        for position in [0, 1, 17, 511, 4095] {
+            var fast = Self.values(heads * headSize, seed: UInt64(position))
+            var reference = fast
+            rope.rotate(&fast, heads: heads, headSize: headSize, position: position)
+            RoPE.reference(&reference, heads: heads, headSize: headSize, position: position,
+                           dimensions: headSize, base: 100_000, style: style)
+            // The table holds f32 cos/sin of f64 angles: error ~ 2 ulp of values <= 1.
+            #expect(Self.maxDifference(fast, reference) < 1e-6, "position \(position)")
+        }
+        // Position 0 is the identity; a rotation keeps each pair's length.
+        var x = Self.values(headSize, seed: 5)
+        let original = x
+        rope.rotate(&x, heads: 1, headSize: headSize, position: 0)
+        #expect(x == original)
+    }
+
+    @Test func swigluMatchesReference() {
+        let (rows, n) = (4, 1536)
+        let gateUp = Self.values(rows * 2 * n, seed: 20, scale: 8)
+        var fast = [Float](repeating: 0, count: rows * n), reference = fast
+        SwiGLU.apply(gateUp, into: &fast, rows: rows, n: n)
+        SwiGLU.reference(gateUp, into: &reference, rows: rows, n: n)
+        #expect(Self.maxDifference(fast, reference) < 1e-5)
+    }
+
+    @Test(arguments: [1, 2, 15, 16, 17, 100])
+    func attentionMatchesReference(length: Int) {
+        let (heads, kvHeads, headSize, blockSize) = (9, 3, 64, 16)
+        let kvSize = kvHeads * headSize
+        // Blocks deliberately out of order and not starting at zero.
+        let blocks = (length + blockSize - 1) / blockSize
+        let table: [Int32] = (0..<blocks).map { Int32(2 * blocks - 1 - $0) }
+        let slots = 2 * blocks * blockSize
+        let keys = Self.values(slots * kvSize, seed: 30, scale: 2)
+        let values = Self.values(slots * kvSize, seed: 31)
+        let query = Self.values(heads * headSize, seed: 32, scale: 2)
+        var fast = [Float](repeating: .nan, count: heads * headSize), reference = fast
+        var scores = [Float](repeating: 0, count: heads * length)
+        table.withUnsafeBufferPointer { table in
+            keys.withUnsafeBufferPointer { keys in
+                values.withUnsafeBufferPointer { values in
+                    let context = Attention.Context(length: length, blockTable: table.baseAddress!, blockSize: blockSize,
+                                                    keys: keys.baseAddress!, values: values.baseAddress!)
+                    Attention.attend(query: query, context: context, heads: heads, kvHeads: kvHeads,
+                                     headSize: headSize, scores: &scores, output: &fast)
+                    Attention.reference(query: query, context: context, heads: heads, kvHeads: kvHeads,
+                                        headSize: headSize, output: &reference)
+                }
+            }
+        }
+        // f32 dot products of 64 terms and an f32 softmax against f64: ~1e-6 on outputs <= 1.
+        #expect(Self.maxDifference(fast, reference) < 2e-6)
+    }
+}

@@ -1,0 +1,120 @@
+import Inference
+import Testing
+import TestSupport
+
+/// The forward pass on the real reference model against the fp32 reference outputs.
+/// Slow in debug builds: Ops/test runs the suite in release.
+@Suite(.serialized) struct ReferenceModelTests {
+    static let model: Model? = {
+        guard let path = Repository.referenceModelPath else { return nil }
+        return try? Model(gguf: GGUFFile(path: path))
+    }()
+
+    static let endOfGeneration: Set<TokenID> = [0, 2, 4]
+
+    /// A context with enough cache for a few sequences of up to 2048 positions.
+    static func context(_ model: Model, sequences: Int = 1, maxRows: Int = 512) -> InferenceContext {
+        let cache = KVCache(config: model.config, blockSize: 16, blockCount: sequences * 128)
+        return InferenceContext(model: model, cache: cache, maxRows: maxRows)
+    }
+
+    /// Greedy decoding of one prompt: the whole prompt in one call, then one row per step.
+    static func greedy(_ context: InferenceContext, prompt: [TokenID], steps: Int) throws -> [TokenID] {
+        let table = (0..<Int32(128)).map { $0 }
+        var tokens = prompt
+        var generated: [TokenID] = []
+        var batch = Batch(
+            rows: prompt.enumerated().map { .init(token: $1, position: $0, sequence: 0, wantsLogits: $0 == prompt.count - 1) },
+            blockTables: [table])
+        for _ in 0..<steps {
+            let logits = try context.decode(batch)
+            let next = TokenID(argmax(logits.row(0)))
+            generated.append(next)
+            if endOfGeneration.contains(next) { break }
+            tokens.append(next)
+            batch.rows = [.init(token: next, position: tokens.count - 1, sequence: 0, wantsLogits: true)]
+        }
+        return generated
+    }
+
+    static func argmax(_ values: UnsafeMutableBufferPointer<Float>) -> Int {
+        var best = 0
+        for i in 1..<values.count where values[i] > values[best] { best = i }
+        return best
+    }
+
+    @Test func top20LogitsMatchTheFP32Reference() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        let context = Self.context(model)
+        var worst = 0.0
+        for reference in try ReferenceData.logits() {
+            let rows = reference.prompt_ids.enumerated().map {
+                Batch.Row(token: $1, position: $0, sequence: 0, wantsLogits: $0 == reference.prompt_ids.count - 1)
+            }
+            let logits = try context.decode(Batch(rows: rows, blockTables: [(0..<128).map { Int32($0) }]))
+            let row = logits.row(0)
+            for pair in reference.top20 {
+                worst = max(worst, abs(Double(row[Int(pair[0])]) - pair[1]))
+            }
+        }
+        print("max |logit - fp32 reference| over top-20 entries: \(worst)")
+        #expect(worst < 2e-3)
+    }
+
+    /// Greedy decoding of many prompts at once: every step has one row per unfinished sequence
+    /// (the first step has whole prompts), each sequence with its own blocks.
+    static func greedyBatched(_ context: InferenceContext, prompts: [[TokenID]], steps: Int) throws -> [[TokenID]] {
+        let blocksPerSequence = 128
+        let tables = prompts.indices.map { s in (0..<blocksPerSequence).map { Int32(s * blocksPerSequence + $0) } }
+        var generated = [[TokenID]](repeating: [], count: prompts.count)
+        var lengths = prompts.map(\.count)
+        var rows: [Batch.Row] = []
+        for (s, prompt) in prompts.enumerated() {
+            rows += prompt.enumerated().map { .init(token: $1, position: $0, sequence: s, wantsLogits: $0 == prompt.count - 1) }
+        }
+        for _ in 0..<steps where !rows.isEmpty {
+            let logits = try context.decode(Batch(rows: rows, blockTables: tables))
+            let sequences = rows.filter(\.wantsLogits).map(\.sequence)
+            rows = []
+            for (index, s) in sequences.enumerated() {
+                let next = TokenID(argmax(logits.row(index)))
+                generated[s].append(next)
+                if endOfGeneration.contains(next) || generated[s].count == steps { continue }
+                rows.append(.init(token: next, position: lengths[s], sequence: s, wantsLogits: true))
+                lengths[s] += 1
+            }
+        }
+        return generated
+    }
+
+    @Test func greedyIdsMatchTheFP32Reference() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        let cases = try ReferenceData.greedy()
+        let context = Self.context(model, sequences: cases.count)
+        let results = try Self.greedyBatched(context, prompts: cases.map(\.prompt_ids), steps: cases[0].n)
+        var exact = 0, agreeWithLlamaCpp = 0
+        for (reference, ids) in zip(cases, results) {
+            if ids == reference.ref_fp32_ids { exact += 1 } else {
+                let firstDifference = zip(ids, reference.ref_fp32_ids).enumerated().first { $1.0 != $1.1 }?.offset
+                    ?? min(ids.count, reference.ref_fp32_ids.count)
+                print("differs at step \(firstDifference) (reference margin \(reference.ref_fp32_margins[safe: firstDifference] ?? -1)): \(reference.prompt.prefix(40))")
+            }
+            if ids == reference.llama_cpp_ids { agreeWithLlamaCpp += 1 }
+        }
+        print("greedy: \(exact)/\(cases.count) equal to ref_fp32_ids, \(agreeWithLlamaCpp)/\(cases.count) equal to llama.cpp's ids")
+        #expect(Double(exact) >= 0.95 * Double(cases.count))
+    }
+
+    /// A sequence alone and the same sequence among others give identical tokens.
+    @Test func aSequenceAloneAndInABatchGiveTheSameTokens() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        let cases = try ReferenceData.greedy()
+        let alone = try Self.greedy(Self.context(model), prompt: cases[3].prompt_ids, steps: 16)
+        let together = try Self.greedyBatched(Self.context(model, sequences: 6), prompts: cases.prefix(6).map(\.prompt_ids), steps: 16)
+        #expect(alone == together[3])
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
