@@ -29,6 +29,9 @@ let package = Package(
             name: "Inference",
             dependencies: ["COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")]),
         .target(
+            name: "Engine",
+            dependencies: ["Inference", .product(name: "Logging", package: "swift-log")]),
+        .target(
             name: "JobStore",
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
         .target(
@@ -37,13 +40,14 @@ let package = Package(
         .executableTarget(
             name: "scribe",
             dependencies: [
-                "Inference", "JobStore", "Webhooks",
+                "Inference", "Engine", "JobStore", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TestSupport"]),
     ],
