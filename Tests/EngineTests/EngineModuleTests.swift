@@ -1,8 +1,0 @@
-import Engine
-import Testing
-
-@Suite struct EngineModuleTests {
-    @Test func moduleLinks() {
-        #expect(String(describing: EngineModule.self) == "EngineModule")
-    }
-}
