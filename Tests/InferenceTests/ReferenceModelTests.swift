@@ -113,6 +113,52 @@ import TestSupport
         let together = try Self.greedyBatched(Self.context(model, sequences: 6), prompts: cases.prefix(6).map(\.prompt_ids), steps: 16)
         #expect(alone == together[3])
     }
+
+
+    /// The last-row logits of `target` computed with it placed after `others` in one call,
+    /// or one row per call (as when a preempted sequence is recomputed in other chunks).
+    static func lastLogits(_ model: Model, target: [TokenID], others: [[TokenID]], oneRowAtATime: Bool = false,
+                           batchInvariant: Bool = true) throws -> [Float] {
+        let cache = KVCache(config: model.config, blockSize: 16, blockCount: (others.count + 1) * 8)
+        let context = InferenceContext(model: model, cache: cache, maxRows: 1024, batchInvariant: batchInvariant)
+        let tables = (0...others.count).map { s in (0..<8).map { Int32(s * 8 + $0) } }
+        let last = others.count
+        if oneRowAtATime {
+            var logits: [Float] = []
+            for (position, token) in target.enumerated() {
+                let wants = position == target.count - 1
+                let result = try context.decode(Batch(
+                    rows: [.init(token: token, position: position, sequence: last, wantsLogits: wants)], blockTables: tables))
+                if wants { logits = Array(result.row(0)) }
+            }
+            return logits
+        }
+        var rows: [Batch.Row] = []
+        for (s, prompt) in others.enumerated() {
+            rows += prompt.enumerated().map { .init(token: $1, position: $0, sequence: s, wantsLogits: false) }
+        }
+        rows += target.enumerated().map { .init(token: $1, position: $0, sequence: last, wantsLogits: $0 == target.count - 1) }
+        return Array(try context.decode(Batch(rows: rows, blockTables: tables)).row(0))
+    }
+
+    /// Batch invariance at the level of the forward pass: bit-identical logits for a sequence
+    /// alone, among 63 others, or computed one row at a time.
+    @Test func logitsAreBitIdenticalWhateverTheBatch() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        let prompts = try ReferenceData.greedy().map { Array($0.prompt_ids.prefix(40)) }
+        let target = prompts[0]
+        let others = (0..<63).map { Array(prompts[1 + $0 % (prompts.count - 1)].prefix(1 + $0 % 7)) }
+        let alone = try Self.lastLogits(model, target: target, others: [])
+        let crowded = try Self.lastLogits(model, target: target, others: others)
+        let stepwise = try Self.lastLogits(model, target: target, others: [], oneRowAtATime: true)
+        #expect(alone.map(\.bitPattern) == crowded.map(\.bitPattern))
+        #expect(alone.map(\.bitPattern) == stepwise.map(\.bitPattern))
+        // Without fixed tiles OpenBLAS's kernels change with the product's height; report it.
+        let loose = try Self.lastLogits(model, target: target, others: others, batchInvariant: false)
+        let looseAlone = try Self.lastLogits(model, target: target, others: [], batchInvariant: false)
+        let differing = zip(loose, looseAlone).filter { $0.bitPattern != $1.bitPattern }.count
+        print("without row tiles, \(differing) of \(loose.count) logits differ between alone and among 63 others")
+    }
 }
 
 extension Array {

@@ -53,8 +53,12 @@ public final class InferenceContext {
     private let rope: RoPE
     private let state: RunState
     private let attentionThreads: Int
+    private let product: WeightProduct
 
-    public init(model: Model, cache: KVCache, maxRows: Int = 512, attentionThreads: Int = 2) {
+    /// - Parameter batchInvariant: run every weight product in fixed tiles of 16 rows so a
+    ///   row's results never depend on the rest of the batch (see `WeightProduct`).
+    public init(model: Model, cache: KVCache, maxRows: Int = 512, attentionThreads: Int = 2,
+                batchInvariant: Bool = true) {
         self.model = model
         self.cache = cache
         self.maxRows = maxRows
@@ -63,7 +67,14 @@ public final class InferenceContext {
         rope = RoPE(dimensions: config.ropeDimensions, base: config.ropeBase, style: config.ropeStyle,
                     maxPositions: config.contextLength)
         state = RunState(config: config, maxRows: maxRows, threads: self.attentionThreads)
+        let widest = max(config.querySize + 2 * config.kvSize, 2 * config.feedForwardSize, config.vocabularySize)
+        product = WeightProduct(rowTile: batchInvariant ? Self.invariantRowTile : nil,
+                                maxK: max(config.embeddingSize, config.feedForwardSize, config.querySize), maxN: widest)
     }
+
+    /// The largest product height at which OpenBLAS's per-row results were measured not to
+    /// depend on the call's row count or the row's place in it.
+    public static let invariantRowTile = 16
 
     /// Computes the batch: appends every row's key and value to the cache and returns the
     /// logits of the rows that want them.
@@ -130,21 +141,17 @@ public final class InferenceContext {
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention block.
             RMSNorm.apply(x, weight: layer.attentionNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
-            BLAS.sgemm(m: rows, n: qkvSize, k: d, a: xn, lda: d, b: layer.qkv.pointer, ldb: d,
-                       transposeB: true, c: state.qkv.pointer, ldc: qkvSize)
+            product(rows: rows, n: qkvSize, k: d, x: xn, weights: layer.qkv.pointer, into: state.qkv.pointer)
             storeKeysAndValues(batch, range: range, layer: layer, layerIndex: layerIndex)
             attend(batch, range: range, layerIndex: layerIndex)
             // x += attention · Woᵀ
-            BLAS.sgemm(m: rows, n: d, k: config.querySize, a: state.attention.pointer, lda: config.querySize,
-                       b: layer.attentionOutput.pointer, ldb: config.querySize, transposeB: true,
-                       c: x, ldc: d, beta: 1)
+            product(rows: rows, n: d, k: config.querySize, x: state.attention.pointer,
+                    weights: layer.attentionOutput.pointer, into: x, beta: 1)
             // Feed-forward block: x += (silu(xn·Wgᵀ) · xn·Wuᵀ) · Wdᵀ
             RMSNorm.apply(x, weight: layer.feedForwardNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
-            BLAS.sgemm(m: rows, n: 2 * ff, k: d, a: xn, lda: d, b: layer.gateUp.pointer, ldb: d,
-                       transposeB: true, c: state.gateUp.pointer, ldc: 2 * ff)
+            product(rows: rows, n: 2 * ff, k: d, x: xn, weights: layer.gateUp.pointer, into: state.gateUp.pointer)
             SwiGLU.apply(state.gateUp.pointer, into: state.hidden.pointer, rows: rows, n: ff)
-            BLAS.sgemm(m: rows, n: d, k: ff, a: state.hidden.pointer, lda: ff, b: layer.down.pointer, ldb: ff,
-                       transposeB: true, c: x, ldc: d, beta: 1)
+            product(rows: rows, n: d, k: ff, x: state.hidden.pointer, weights: layer.down.pointer, into: x, beta: 1)
         }
         // Output head, only for the rows that want logits.
         var wanted: [Int] = []
@@ -154,9 +161,8 @@ public final class InferenceContext {
             wanted.append(range.lowerBound + r)
         }
         if !wanted.isEmpty {
-            BLAS.sgemm(m: wanted.count, n: config.vocabularySize, k: d, a: xn, lda: d,
-                       b: weights.output.pointer, ldb: d, transposeB: true,
-                       c: state.logits.pointer, ldc: config.vocabularySize)
+            product(rows: wanted.count, n: config.vocabularySize, k: d, x: xn, weights: weights.output.pointer,
+                    into: state.logits.pointer)
         }
         return wanted
     }
