@@ -87,17 +87,17 @@ enum KQuantBlocks {
                 let ql = b + 64 * half
                 let qh = b + 128 + 32 * half
                 let scales = b + 192 + 8 * half
-                for l in 0..<32 {
-                    let s = l / 16
-                    let low = ql.byte(l), low32 = ql.byte(l + 32), high = qh.byte(l)
-                    let q1 = Int32(low & 0x0f | (high & 3) << 4) - 32
-                    let q2 = Int32(low32 & 0x0f | (high >> 2 & 3) << 4) - 32
-                    let q3 = Int32(low >> 4 | (high >> 4 & 3) << 4) - 32
-                    let q4 = Int32(low32 >> 4 | (high >> 6 & 3) << 4) - 32
-                    out[l] = d * scale(scales, s) * Float(q1)
-                    out[l + 32] = d * scale(scales, s + 2) * Float(q2)
-                    out[l + 64] = d * scale(scales, s + 4) * Float(q3)
-                    out[l + 96] = d * scale(scales, s + 6) * Float(q4)
+                // Elements l and l + 16 of each run of 32 have different scales: two passes of 16.
+                for group in 0..<2 {
+                    let d1 = d * scale(scales, group), d2 = d * scale(scales, group + 2)
+                    let d3 = d * scale(scales, group + 4), d4 = d * scale(scales, group + 6)
+                    for l in 16 * group..<16 * group + 16 {
+                        let low = ql.byte(l), low32 = ql.byte(l + 32), high = qh.byte(l)
+                        out[l] = d1 * Float(Int32(low & 0x0f | (high & 3) << 4) - 32)
+                        out[l + 32] = d2 * Float(Int32(low32 & 0x0f | (high >> 2 & 3) << 4) - 32)
+                        out[l + 64] = d3 * Float(Int32(low >> 4 | (high >> 4 & 3) << 4) - 32)
+                        out[l + 96] = d4 * Float(Int32(low32 >> 4 | (high >> 6 & 3) << 4) - 32)
+                    }
                 }
                 out += 128
             }
