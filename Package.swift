@@ -45,7 +45,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["JobStore", "Inference"], path: "Tests/TestSupport"),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),

@@ -11,6 +11,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// Where tensor data begins; tensor offsets count from here.
     public let dataOffset: Int
     private let tensorIndex: [String: Int]
+    /// Where each metadata entry begins, so a wrongly typed value can be pointed at.
+    private let keyOffsets: [String: Int]
+    private let metadataOffset: Int
     private let file: MappedFile
 
     public init(path: String) throws {
@@ -19,16 +22,28 @@ public final class GGUFFile: @unchecked Sendable {
         var reader = GGUFReader(bytes: file.bytes, path: path)
         let header = try reader.readHeader()
         version = header.version
+        metadataOffset = reader.offset
         var metadata: [String: GGUFValue] = [:]
+        var keyOffsets: [String: Int] = [:]
         for _ in 0..<header.metadataCount {
+            let keyOffset = reader.offset
             let (key, value) = try reader.readKeyValue()
-            metadata[key] = value
+            guard metadata.updateValue(value, forKey: key) == nil else {
+                throw GGUFError(file: path, offset: keyOffset, reason: "metadata key \(key) appears twice")
+            }
+            keyOffsets[key] = keyOffset
         }
         self.metadata = metadata
-        let alignment = metadata["general.alignment"]?.int ?? 32
+        self.keyOffsets = keyOffsets
+        let alignmentValue = metadata["general.alignment"] ?? .uint32(32)
+        let alignmentOffset = keyOffsets["general.alignment"] ?? metadataOffset
+        guard let alignment = alignmentValue.int else {
+            throw GGUFError(file: path, offset: alignmentOffset,
+                            reason: "metadata key general.alignment is \(alignmentValue.typeName), expected an integer")
+        }
         guard alignment > 0, alignment & (alignment - 1) == 0, alignment <= 1 << 20 else {
-            throw GGUFError(file: path, offset: reader.offset,
-                            reason: "general.alignment \(alignment) is not a power of two")
+            throw GGUFError(file: path, offset: alignmentOffset,
+                            reason: "general.alignment \(alignment) is not a power of two up to 2^20")
         }
         self.alignment = alignment
         var tensors: [GGUFTensorInfo] = []
@@ -36,7 +51,7 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<header.tensorCount {
             let tensor = try reader.readTensorInfo()
             guard tensorIndex[tensor.name] == nil else {
-                throw GGUFError(file: path, offset: reader.offset, reason: "tensor \(tensor.name) appears twice")
+                throw GGUFError(file: path, offset: tensor.infoOffset, reason: "tensor \(tensor.name) appears twice")
             }
             tensorIndex[tensor.name] = tensors.count
             tensors.append(tensor)
@@ -79,7 +94,8 @@ public final class GGUFFile: @unchecked Sendable {
 
     public func value(_ key: String) throws -> GGUFValue {
         guard let value = metadata[key] else {
-            throw GGUFError(file: path, offset: 0, reason: "missing required metadata key \(key)")
+            // No place holds a missing key: point at the metadata section it is missing from.
+            throw GGUFError(file: path, offset: metadataOffset, reason: "missing required metadata key \(key)")
         }
         return value
     }
@@ -109,6 +125,7 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     private func typeError(_ key: String, _ value: GGUFValue, expected: String) -> GGUFError {
-        GGUFError(file: path, offset: 0, reason: "metadata key \(key) is \(value.typeName), expected \(expected)")
+        GGUFError(file: path, offset: keyOffsets[key] ?? metadataOffset,
+                  reason: "metadata key \(key) is \(value.typeName), expected \(expected)")
     }
 }
