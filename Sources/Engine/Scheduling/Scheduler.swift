@@ -35,6 +35,14 @@ public struct ScheduledChunk: Equatable, Sendable {
     /// The chunk ends at the sequence's last token, so its logits pick the next token.
     public var wantsLogits: Bool
     public var blockTable: [Int32]
+
+    public init(sequence: SequenceID, start: Int, tokens: [TokenID], wantsLogits: Bool, blockTable: [Int32]) {
+        self.sequence = sequence
+        self.start = start
+        self.tokens = tokens
+        self.wantsLogits = wantsLogits
+        self.blockTable = blockTable
+    }
 }
 
 /// What the engine must do for one forward call.
@@ -52,6 +60,12 @@ public struct BlockCopy: Equatable, Sendable {
     public var source: Int32
     public var destination: Int32
     public var positions: Int
+
+    public init(source: Int32, destination: Int32, positions: Int) {
+        self.source = source
+        self.destination = destination
+        self.positions = positions
+    }
 }
 
 /// Why a sequence cannot be accepted at all.
