@@ -189,38 +189,84 @@ public final class Tokenizer: Sendable {
         output.reserveCapacity(text.utf8.count / 3 + 2)
         if addSpecial && addBOS, let bos { output.append(bos) }
         text.withUTF8 { bytes in
-            let fragments = splitter.split(bytes, parseSpecial: parseSpecial)
-            if let bytePair, let preTokenizer {
-                var workspace = BytePairEncoder.Workspace()
-                for fragment in fragments {
-                    switch fragment {
-                    case .token(let id): output.append(id)
-                    case .text(let range):
-                        encodeBytePair(UnsafeBufferPointer(rebasing: bytes[range]), bytePair, preTokenizer,
-                                       into: &output, &workspace)
-                    }
-                }
-            } else if let sentencePiece {
-                var workspace = SentencePieceEncoder.Workspace()
-                var escaped: [UInt8] = []
-                var afterSpecial = true  // the text's start counts as "after a special token"
-                for fragment in fragments {
-                    switch fragment {
-                    case .token(let id):
-                        output.append(id)
-                        afterSpecial = true
-                    case .text(let range):
-                        Self.escapeSpaces(bytes[range], prefix: addSpacePrefix && afterSpecial, into: &escaped)
-                        escaped.withUnsafeBufferPointer {
-                            sentencePiece.encode($0, table: table, into: &output, workspace: &workspace)
-                        }
-                        afterSpecial = false
-                    }
-                }
-            }
+            encode(splitter.split(bytes, parseSpecial: parseSpecial), of: bytes, into: &output)
         }
         if addSpecial && addEOS, let eos { output.append(eos) }
         return output
+    }
+
+    /// Token ids of a rendered chat prompt: special tokens are recognised in the template's
+    /// text only, never in message content, and the plain text between two special tokens is
+    /// encoded as one piece whichever segments it spans (as if the prompt were one string).
+    public func encode(_ segments: [PromptSegment], addSpecial: Bool) -> [TokenID] {
+        var text = ""
+        var ranges: [(Range<Int>, parse: Bool)] = []
+        for segment in segments {
+            let (piece, parse) = switch segment {
+            case .template(let piece): (piece, true)
+            case .content(let piece): (piece, false)
+            }
+            let start = text.utf8.count
+            text += piece
+            ranges.append((start..<text.utf8.count, parse))
+        }
+        var output: [TokenID] = []
+        if addSpecial && addBOS, let bos { output.append(bos) }
+        text.withUTF8 { bytes in
+            var fragments: [SpecialTokenSplitter.Fragment] = []
+            for (range, parse) in ranges where !range.isEmpty {
+                let pieces = splitter.split(UnsafeBufferPointer(rebasing: bytes[range]), parseSpecial: parse)
+                for piece in pieces {
+                    switch piece {
+                    case .token(let id):
+                        fragments.append(.token(id))
+                    case .text(let local):
+                        let global = (local.lowerBound + range.lowerBound)..<(local.upperBound + range.lowerBound)
+                        if case .text(let previous) = fragments.last, previous.upperBound == global.lowerBound {
+                            fragments[fragments.count - 1] = .text(previous.lowerBound..<global.upperBound)
+                        } else {
+                            fragments.append(.text(global))
+                        }
+                    }
+                }
+            }
+            encode(fragments, of: bytes, into: &output)
+        }
+        if addSpecial && addEOS, let eos { output.append(eos) }
+        return output
+    }
+
+    private func encode(
+        _ fragments: [SpecialTokenSplitter.Fragment], of bytes: UnsafeBufferPointer<UInt8>, into output: inout [TokenID]
+    ) {
+        if let bytePair, let preTokenizer {
+            var workspace = BytePairEncoder.Workspace()
+            for fragment in fragments {
+                switch fragment {
+                case .token(let id): output.append(id)
+                case .text(let range):
+                    encodeBytePair(UnsafeBufferPointer(rebasing: bytes[range]), bytePair, preTokenizer,
+                                   into: &output, &workspace)
+                }
+            }
+        } else if let sentencePiece {
+            var workspace = SentencePieceEncoder.Workspace()
+            var escaped: [UInt8] = []
+            var afterSpecial = true  // the text's start counts as "after a special token"
+            for fragment in fragments {
+                switch fragment {
+                case .token(let id):
+                    output.append(id)
+                    afterSpecial = true
+                case .text(let range):
+                    Self.escapeSpaces(bytes[range], prefix: addSpacePrefix && afterSpecial, into: &escaped)
+                    escaped.withUnsafeBufferPointer {
+                        sentencePiece.encode($0, table: table, into: &output, workspace: &workspace)
+                    }
+                    afterSpecial = false
+                }
+            }
+        }
     }
 
     private func encodeBytePair(
