@@ -33,7 +33,11 @@ let package = Package(
             dependencies: ["Inference", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "JobStore",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CLibPQ", "MigrationFiles", .product(name: "Logging", package: "swift-log")]),
+        // Migrations/*.sql compiled in, so installed binaries can migrate (see Migrations/README.md).
+        .target(name: "MigrationFiles", path: "Migrations", exclude: ["README.md"], plugins: ["EmbedMigrations"]),
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
         .target(
             name: "Webhooks",
             dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
@@ -45,10 +49,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        .target(name: "TestSupport", dependencies: ["JobStore", "Inference"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["JobStore", "Inference", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
-        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
+        .testTarget(
+            name: "JobStoreTests",
+            dependencies: ["JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -20,12 +20,27 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
 /// One libpq connection. Not thread-safe: one owner at a time.
 public final class PostgresConnection {
-    private let handle: OpaquePointer
+    /// Internal so the module's other files (notifications) can reach libpq; never public.
+    let handle: OpaquePointer
 
     /// Connects with a libpq connection string or URI; an empty string uses only
     /// the standard libpq environment (`PGHOST`, `PGDATABASE`, ...).
-    public init(connectionString: String) throws {
-        guard let handle = PQconnectdb(connectionString) else {
+    public convenience init(connectionString: String) throws {
+        try self.init(connectionString: connectionString, overrides: [:])
+    }
+
+    /// Connects with a connection string or URI whose settings `overrides` replace
+    /// (`["dbname": "other"]`, `["application_name": "scribe worker w-1"]`), without
+    /// editing the string: libpq expands the string first, then applies later keywords.
+    public init(connectionString: String, overrides: [String: String]) throws {
+        let keywords = ["dbname"] + overrides.keys.sorted()
+        let values = [connectionString] + overrides.keys.sorted().map { overrides[$0]! }
+        let connection = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let handle = connection else {
             throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
@@ -52,6 +67,22 @@ public final class PostgresConnection {
     public var serverVersion: Int { Int(PQserverVersion(handle)) }
 
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// The settings this connection uses (`host`, `dbname`, `user`, ...; unset ones left
+    /// out), as libpq resolved them from the string and the environment.
+    public var parameters: [String: String] {
+        guard let options = PQconninfo(handle) else { return [:] }
+        defer { PQconninfoFree(options) }
+        var result: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val, value.pointee != 0 {
+                result[String(cString: keyword)] = String(cString: value)
+            }
+            option += 1
+        }
+        return result
+    }
 
     /// Runs one statement with parameters `$1, $2, ...` sent separately from the SQL text
     /// (never interpolated). `nil` is SQL NULL.
@@ -86,7 +117,22 @@ public final class PostgresConnection {
         }
     }
 
-    private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
+    /// Runs `body` inside BEGIN ... COMMIT; any error rolls back and is rethrown.
+    /// Plain statements only, so it also works through PgBouncer in transaction mode.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        let value: T
+        do {
+            value = try body()
+        } catch {
+            try? execute("ROLLBACK")  // the original error is the one worth reporting
+            throw error
+        }
+        try execute("COMMIT")
+        return value
+    }
+
+    static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "" }
         var string = String(cString: text)
         while string.last?.isWhitespace == true { string.removeLast() }
@@ -94,12 +140,13 @@ public final class PostgresConnection {
     }
 }
 
-/// Calls `body` with a C array of C strings (NULL entries for nil) that live for the call.
+/// Calls `body` with a C array of C strings (NULL entries for nil) that live for the call,
+/// followed by a NULL terminator (PQconnectdbParams needs it; PQexecParams ignores it).
 private func withCStringArray<R>(
     _ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
 ) -> R {
     let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
     defer { copies.forEach { free($0) } }
-    let pointers = copies.map { UnsafePointer($0) }
+    let pointers = copies.map { UnsafePointer($0) } + [nil]
     return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
 }

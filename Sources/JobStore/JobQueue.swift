@@ -1,0 +1,84 @@
+import Logging
+
+/// One worker's view of `scribe.jobs`: claim, renew leases, write results, rescue, retain.
+///
+/// Every method is one ordinary statement, or a short BEGIN…COMMIT of them: no prepared
+/// statements by name, no session state, so it works through PgBouncer in transaction
+/// mode. (LISTEN needs a session: `JobNotifications` uses its own direct connection.)
+/// Single owner, like the connection it wraps. Transitions follow `JobLifecycle`.
+public final class JobQueue {
+    public let connection: PostgresConnection
+    /// Written into `worker_id` at claim and required by every fenced write.
+    public let workerID: String
+    let logger: Logger
+
+    public init(connection: PostgresConnection, workerID: String, logger: Logger) {
+        self.connection = connection
+        self.workerID = workerID
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(workerID)"
+        self.logger = logger
+    }
+
+    /// Claims up to `limit` runnable jobs (the engine's free slots) in one statement:
+    /// queued, `run_at` reached, for `model` or naming none; by priority, then run_at,
+    /// then id. Each claim counts an attempt, which becomes the job's fencing value, and
+    /// holds a lease of `lease`. `SKIP LOCKED` lets concurrent claimers pass each other's
+    /// rows instead of waiting, and no row can be claimed twice: a row another claimer
+    /// changed is re-checked against `status = 'queued'` once its lock is released.
+    /// A worker with `model` nil claims only jobs that name no model.
+    public func claim(limit: Int, model: String?, lease: Duration) throws -> [ClaimedJob] {
+        guard limit > 0 else { return [] }
+        let rows = try connection.query(
+            """
+            WITH next AS (
+                SELECT id FROM scribe.jobs
+                WHERE status = 'queued' AND run_at <= now() AND (model IS NULL OR model = $2)
+                ORDER BY priority, run_at, id
+                LIMIT $3
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE scribe.jobs AS j
+            SET status = 'running', attempts = j.attempts + 1, worker_id = $1,
+                lease_expires_at = now() + $4::float8 * interval '1 second', started_at = now()
+            FROM next
+            WHERE j.id = next.id
+            RETURNING \(ClaimedJob.returning)
+            """, [workerID, model, limit, lease.seconds])
+        var jobs: [ClaimedJob] = []
+        for index in 0..<rows.count {
+            guard let job = ClaimedJob(rows: rows, index: index) else {
+                // Cannot happen with the schema's constraints; the lease will expire and
+                // the job will be retried, so report and go on rather than crash.
+                logger.error("Claimed row unreadable", metadata: ["job.id": "\(rows.value(index, "id") ?? "?")"])
+                continue
+            }
+            jobs.append(job)
+        }
+        // RETURNING has no order; hand jobs out in claim order.
+        jobs.sort { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+        if !jobs.isEmpty {
+            logger.debug("Jobs claimed", metadata: [
+                "jobs.count": "\(jobs.count)", "jobs.limit": "\(limit)",
+                "job.ids": "\(jobs.map(\.id))",
+            ])
+        }
+        return jobs
+    }
+}
+
+extension Duration {
+    /// Seconds as a Double, for `$n::float8 * interval '1 second'`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; a generated NUL would fail the whole batch's write.
+func withoutNUL(_ text: String?) -> String? {
+    guard let text, text.utf8.contains(0) else { return text }
+    var scalars = String.UnicodeScalarView()
+    scalars.append(contentsOf: text.unicodeScalars.lazy.filter { $0 != "\0" })
+    return String(scalars)
+}

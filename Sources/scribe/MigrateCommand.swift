@@ -1,0 +1,71 @@
+import ArgumentParser
+import JobStore
+import Logging
+
+/// Applies the migrations compiled into this binary, or shows where each one stands.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Create or upgrade the scribe schema in the database.",
+        discussion: """
+            Applies pending migrations, each in its own transaction under an advisory lock, \
+            so several workers may run it at once. Connects with DATABASE_URL or the libpq \
+            environment (PGHOST, PGDATABASE, ...).
+            """)
+
+    @Flag(help: "Show each migration's state without applying anything.")
+    var status = false
+
+    func run() throws {
+        let logger = Logger(label: "scribe.migrate") { StreamLogHandler.standardError(label: $0) }
+        let environment = ProcessEnvironment.current
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection(environment: environment)
+        } catch {
+            let configured = environment["DATABASE_URL"] != nil || environment.keys.contains { $0.hasPrefix("PG") }
+            throw Failure(description: "cannot connect to PostgreSQL: \(error)" + (configured ? "" :
+                "\nSet DATABASE_URL (Ops/pg url prints one for the private server) or PGHOST/PGDATABASE."))
+        }
+        let migrator = Migrator(connection: connection, logger: logger)
+        if status {
+            try printStatus(migrator)
+            return
+        }
+        do {
+            let applied = try migrator.migrate()
+            for migration in applied {
+                print("applied \(migration.label)")
+            }
+        } catch let error as MigrationError {
+            throw Failure(description: error.description)
+        }
+        print("schema version \(try migrator.currentVersion()) (this scribe knows up to \(migrator.latestKnownVersion))")
+    }
+
+    /// Printed as "Error: …" with exit status 1, without the usage text ValidationError adds.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func printStatus(_ migrator: Migrator) throws {
+        for entry in try migrator.status() {
+            let label = Migration(version: entry.version, name: entry.name, sql: "").label
+            switch entry.state {
+            case .applied(let at, let checksumMatches):
+                print("\(label.padding(to: 28))applied \(at)" + (checksumMatches ? "" : "  (file changed since)"))
+            case .pending:
+                print("\(label.padding(to: 28))pending")
+            case .unknown(let at):
+                print("\(label.padding(to: 28))applied \(at)  (unknown to this scribe)")
+            }
+        }
+        let current = try migrator.currentVersion()
+        print("schema version \(current) (this scribe knows up to \(migrator.latestKnownVersion))")
+        do {
+            try migrator.checkUpToDate()
+        } catch let error as MigrationError {
+            print(error.description)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import JobStore
+import Testing
+import TestSupport
+
+/// `scribe migrate` as users run it: the binary, with DATABASE_URL, from outside the
+/// checkout (the SQL is compiled in).
+@Suite struct MigrateCommandTests {
+    @Test func migrateThenStatus() throws {
+        try IsolatedDatabase.with(migrated: false) { database in
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = try database.connectionString()
+            let latest = Migration.all.last!.version
+            let run = { (arguments: [String]) throws -> ProcessResult in
+                try ChildProcess.run(["sh", "-c", "cd / && exec \"$0\" \"$@\"", Executables.scribe] + arguments,
+                                     environment: environment)
+            }
+            let first = try run(["migrate"])
+            #expect(first.status == 0, "\(first.standardError)")
+            #expect(first.standardOutput.split(separator: "\n").map(String.init)
+                == Migration.all.map { "applied \($0.label)" }
+                + ["schema version \(latest) (this scribe knows up to \(latest))"])
+            #expect(first.standardError.contains("Migration applied"))
+
+            let second = try run(["migrate"])
+            #expect(second.standardOutput == "schema version \(latest) (this scribe knows up to \(latest))\n")
+
+            let status = try run(["migrate", "--status"])
+            let lines = status.standardOutput.split(separator: "\n")
+            #expect(lines.count == Migration.all.count + 1)
+            #expect(lines.first?.hasPrefix("0001_jobs") == true && lines.first?.contains("applied") == true)
+
+            try database.connect().query(
+                "INSERT INTO scribe.schema_migrations (version, name, checksum) VALUES ($1, 'future', '')", [latest + 2])
+            let refused = try run(["migrate"])
+            #expect(refused.status == 1)
+            #expect(refused.standardError.contains(
+                "database schema is at version \(latest + 2) but this scribe knows up to \(latest); upgrade scribe"))
+        }
+    }
+}
