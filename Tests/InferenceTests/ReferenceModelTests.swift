@@ -1,3 +1,4 @@
+import Foundation
 import Inference
 import Testing
 import TestSupport
@@ -41,6 +42,21 @@ import TestSupport
         var best = 0
         for i in 1..<values.count where values[i] > values[best] { best = i }
         return best
+    }
+
+    /// Raw prompts and ChatML conversations tokenize to the reference prompt ids.
+    @Test func promptsTokenizeLikeLlamaCpp() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        for reference in try ReferenceData.greedy() {
+            #expect(model.promptTokens(reference.prompt) == reference.prompt_ids, "\(reference.prompt.prefix(50))")
+            guard reference.kind == "chatml" else { continue }
+            // <|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n
+            let parts = reference.prompt.components(separatedBy: "<|im_end|>\n<|im_start|>")
+            let system = String(parts[0].dropFirst("<|im_start|>system\n".count))
+            let question = String(parts[1].dropFirst("user\n".count))
+            let messages = [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: question)]
+            #expect(try model.promptTokens(messages) == reference.prompt_ids)
+        }
     }
 
     @Test func top20LogitsMatchTheFP32Reference() throws {

@@ -90,6 +90,8 @@ public struct Scheduler: Sendable {
         var computed = 0
         var blocks: [Int32] = []
         var preemptions = 0
+        /// Positions taken from the prefix cache at the first admission.
+        var reused: Int?
     }
 
     private var entries: [SequenceID: Entry] = [:]
@@ -110,6 +112,8 @@ public struct Scheduler: Sendable {
 
     public func tokens(of id: SequenceID) -> [TokenID]? { entries[id]?.tokens }
     public func preemptions(of id: SequenceID) -> Int { entries[id]?.preemptions ?? 0 }
+    /// Prompt positions served from the prefix cache when the sequence was first admitted.
+    public func reusedPositions(of id: SequenceID) -> Int { entries[id]?.reused ?? 0 }
 
     // MARK: - Events
 
@@ -236,6 +240,7 @@ public struct Scheduler: Sendable {
         reused.forEach { blocks.retain($0) }
         entry.blocks = reused
         entry.computed = reused.count * configuration.blockSize
+        if entry.reused == nil { entry.reused = entry.computed }
         reusedPositions += entry.computed
         entries[id] = entry
         return true

@@ -1,0 +1,30 @@
+import Inference
+
+public struct EngineConfiguration: Sendable, Equatable {
+    /// Sequences generating at once (the batch's decode rows).
+    public var maxRunning: Int = 32
+    /// Rows per forward call: decode rows first, the rest for prompt chunks.
+    public var tokenBudget: Int = 512
+    /// Positions per KV-cache block.
+    public var blockSize: Int = 16
+    /// Positions the KV cache holds over all sequences; nil: `maxRunning` × min(context, 2048).
+    public var cachePositions: Int?
+    /// Fixed 16-row weight products, so greedy and seeded results never depend on the batch.
+    public var batchInvariant = true
+    public var attentionThreads = 2
+
+    public init(maxRunning: Int = 32, tokenBudget: Int? = nil, blockSize: Int = 16, cachePositions: Int? = nil,
+                batchInvariant: Bool = true, attentionThreads: Int = 2) {
+        self.maxRunning = maxRunning
+        self.tokenBudget = tokenBudget ?? max(512, maxRunning)
+        self.blockSize = blockSize
+        self.cachePositions = cachePositions
+        self.batchInvariant = batchInvariant
+        self.attentionThreads = attentionThreads
+    }
+
+    func blockCount(for config: ModelConfig) -> Int {
+        let positions = cachePositions ?? maxRunning * min(config.contextLength, 2048)
+        return max(1, (positions + blockSize - 1) / blockSize)
+    }
+}

@@ -1,0 +1,43 @@
+import Inference
+
+extension PromptInput {
+    /// `messages` as the JSON array of `{"role", "content"}` objects users write.
+    public static func messages(from value: JSONValue, field: String = "messages") throws(GenerationError) -> PromptInput {
+        guard case .array(let items) = value, !items.isEmpty else {
+            throw GenerationError("\(field) must be a non-empty array of {\"role\", \"content\"} objects")
+        }
+        var messages: [ChatMessage] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let object) = item,
+                  case .string(let role)? = object["role"], case .string(let content)? = object["content"] else {
+                throw GenerationError("\(field)[\(index)] must be an object with string fields role and content")
+            }
+            messages.append(ChatMessage(role: role, content: content))
+        }
+        return .messages(messages)
+    }
+}
+
+extension GenerationRequest {
+    /// A request from one JSON object holding `prompt` or `messages` next to the sampling
+    /// parameters (a JSONL batch line). Fields in `ignoring` (such as `id`) are skipped.
+    public static func parse(
+        _ object: [String: JSONValue], id: String, ignoring: Set<String> = ["id"]
+    ) throws(GenerationError) -> GenerationRequest {
+        let prompt: PromptInput
+        switch (object["prompt"], object["messages"]) {
+        case (.string(let text)?, nil): prompt = .text(text)
+        case (nil, let messages?): prompt = try .messages(from: messages)
+        case (.some, .some): throw GenerationError("give either prompt or messages, not both")
+        case (.some, nil): throw GenerationError("prompt must be a string")
+        case (nil, nil): throw GenerationError("missing prompt or messages")
+        }
+        do {
+            let params = try SamplingParams.parse(
+                object: object, ignoring: ignoring.union(["prompt", "messages"]), fieldPrefix: "")
+            return GenerationRequest(id: id, prompt: prompt, params: params)
+        } catch {
+            throw GenerationError(error.message)
+        }
+    }
+}
