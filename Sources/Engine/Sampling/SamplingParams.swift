@@ -1,0 +1,103 @@
+import Inference
+
+/// Per-request sampling parameters with vLLM/OpenAI names, meanings and defaults.
+///
+/// Build one with ``parse(json:ignoring:fieldPrefix:)`` (rejects unknown fields and bad
+/// values with a ``SamplingParamsError`` naming the field) or in code; `Codable` uses the
+/// same snake_case names and the same validation.
+public struct SamplingParams: Sendable, Equatable {
+    /// Softmax temperature; `0` (anything below ``greedyTemperature``) means greedy argmax.
+    public var temperature: Double = 1.0
+    /// Keep only the `k` most likely tokens; `0` is off (`-1` in JSON is accepted and stored as `0`).
+    public var topK: Int = 0
+    /// Nucleus sampling: keep the smallest most-likely set whose probability reaches `topP`, in (0, 1].
+    public var topP: Double = 1.0
+    /// Drop tokens whose probability is below `minP` times the most likely token's, in [0, 1].
+    public var minP: Double = 0.0
+    /// > 1 discourages any token already in the prompt or output (vLLM/CTRL style), > 0.
+    public var repetitionPenalty: Double = 1.0
+    /// Subtracted once from the logit of every token already generated, in [-2, 2].
+    public var presencePenalty: Double = 0.0
+    /// Subtracted from a token's logit per time it was generated, in [-2, 2].
+    public var frequencyPenalty: Double = 0.0
+    /// Makes sampling reproducible; completion `i` of `n` uses `seed + i` (as vLLM). `nil`: random.
+    public var seed: UInt64? = nil
+    /// Generation stops when the text contains one of these; it is not part of the output.
+    public var stop: [String] = []
+    /// Generation stops after one of these tokens (the token's text is not part of the output).
+    public var stopTokenIDs: [TokenID] = []
+    /// The most tokens to generate, ≥ 1.
+    public var maxTokens: Int = 16
+    /// End-of-generation and stop tokens are masked until this many tokens are generated.
+    public var minTokens: Int = 0
+    /// Never end at the model's end-of-generation tokens (they are masked, as llama.cpp does).
+    public var ignoreEOS: Bool = false
+    /// Added to the logit of the given tokens before anything else, each in [-100, 100].
+    public var logitBias: [TokenID: Double] = [:]
+    /// `nil`: no logprobs; `k` in 0…20: the sampled token's logprob and the `k` most likely alternatives.
+    public var logprobs: Int? = nil
+    /// How many completions to generate from the prompt, 1…``maxN``.
+    public var n: Int = 1
+
+    public init() {}
+
+    /// Temperatures below this are treated as greedy (as vLLM's `_SAMPLING_EPS`): dividing
+    /// logits by a tinier number overflows to infinity.
+    public static let greedyTemperature = 1e-5
+    public static let maxN = 16
+    public static let maxLogprobs = 20
+    public static let maxStopStrings = 8
+    public static let maxStopStringBytes = 256
+    public static let maxStopTokenIDs = 64
+    public static let maxLogitBiasEntries = 1024
+
+    /// The JSON names of every field, in documentation order.
+    public static let fieldNames: [String] = [
+        "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "presence_penalty",
+        "frequency_penalty", "seed", "stop", "stop_token_ids", "max_tokens", "min_tokens",
+        "ignore_eos", "logit_bias", "logprobs", "n",
+    ]
+
+    /// Whether the draw is an argmax (no random numbers used).
+    public var isGreedy: Bool { temperature < Self.greedyTemperature }
+
+    /// Checks the token ids against a model's vocabulary, which parsing cannot know.
+    public func validate(vocabularySize: Int, fieldPrefix: String = "params.") throws(SamplingParamsError) {
+        for id in stopTokenIDs where Int(id) >= vocabularySize {
+            throw SamplingParamsError(
+                field: fieldPrefix + "stop_token_ids",
+                message: "\(fieldPrefix)stop_token_ids contains \(id), which is not a token id of this model (vocabulary size \(vocabularySize))")
+        }
+        for id in logitBias.keys.sorted() where Int(id) >= vocabularySize {
+            throw SamplingParamsError(
+                field: fieldPrefix + "logit_bias",
+                message: "\(fieldPrefix)logit_bias key \"\(id)\" is not a token id of this model (vocabulary size \(vocabularySize))")
+        }
+    }
+}
+
+extension SamplingParams: Codable {
+    /// Decodes through the validating parser, so a stored or received value is always valid.
+    public init(from decoder: any Decoder) throws {
+        let value = try JSONValue(from: decoder)
+        self = try SamplingParams.parse(value, fieldPrefix: "")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var object: [String: JSONValue] = [
+            "temperature": .number(temperature), "top_k": .integer(Int64(topK)),
+            "top_p": .number(topP), "min_p": .number(minP),
+            "repetition_penalty": .number(repetitionPenalty),
+            "presence_penalty": .number(presencePenalty), "frequency_penalty": .number(frequencyPenalty),
+            "stop": .array(stop.map { .string($0) }),
+            "stop_token_ids": .array(stopTokenIDs.map { .integer(Int64($0)) }),
+            "max_tokens": .integer(Int64(maxTokens)), "min_tokens": .integer(Int64(minTokens)),
+            "ignore_eos": .bool(ignoreEOS), "n": .integer(Int64(n)),
+            // Token-keyed dictionaries would encode as arrays; JSON wants string keys.
+            "logit_bias": .object(Dictionary(uniqueKeysWithValues: logitBias.map { ("\($0.key)", .number($0.value)) })),
+        ]
+        if let seed { object["seed"] = .unsignedInteger(seed) }
+        if let logprobs { object["logprobs"] = .integer(Int64(logprobs)) }
+        try JSONValue.object(object).encode(to: encoder)
+    }
+}
