@@ -135,7 +135,7 @@ import TestSupport
         #expect(engine.isIdle)
         let running = try #require(try results["running"]?.outcome.get().first)
         #expect(running.finishReason == .cancelled)
-        #expect(running.tokenIDs.count == 4)  // five steps: prompt plus four decodes
+        #expect(running.tokenIDs.count == 5)  // one token per step: the prompt step and four decodes
         let waiting = try #require(try results["waiting"]?.outcome.get().first)
         #expect(waiting.finishReason == .cancelled && waiting.tokenIDs.isEmpty)
         #expect(engine.usedBlocks == 0 || engine.runningSequences == 0)
