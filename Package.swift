@@ -41,10 +41,14 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+        // Logs, Prometheus metrics and sd_notify for running under systemd.
+        .target(
+            name: "Operations",
+            dependencies: [.product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "scribe",
             dependencies: [
-                "Inference", "Engine", "JobStore", "Webhooks",
+                "Inference", "Engine", "JobStore", "Webhooks", "Operations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -59,6 +63,9 @@ let package = Package(
             name: "JobStoreTests",
             dependencies: ["JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TestSupport"]),
+        .testTarget(
+            name: "OperationsTests",
+            dependencies: ["Operations", "TestSupport", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

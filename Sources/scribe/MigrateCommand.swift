@@ -1,6 +1,7 @@
 import ArgumentParser
 import JobStore
 import Logging
+import Operations
 
 /// Applies the migrations compiled into this binary, or shows where each one stands.
 struct MigrateCommand: ParsableCommand {
@@ -16,8 +17,11 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Show each migration's state without applying anything.")
     var status = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
-        let logger = Logger(label: "scribe.migrate") { StreamLogHandler.standardError(label: $0) }
+        logging.bootstrap()
+        let logger = Logger(label: "scribe.migrate")
         let environment = ProcessEnvironment.current
         let connection: PostgresConnection
         do {
