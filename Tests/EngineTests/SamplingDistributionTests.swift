@@ -67,4 +67,35 @@ import Testing
         // {1/5, 4/5}; 1 degree of freedom: 10.83 at 0.1%.
         #expect(chiSquare(counts, [0.2, 0.8]) < 10.83, "\(counts)")
     }
+
+    @Test func eachDrawIsTheInverseCDFOfItsUniform() {
+        // Mass spread over all 79 blocks of a 5,000-token row.
+        let logits = syntheticLogits(count: 5000, seed: 5).map { $0 / 4 }
+        let m = Double(logits.max()!)
+        let weights = logits.map { exp(Double($0) - m) }
+        let total = weights.reduce(0, +)
+        var cdf: [Double] = []  // cdf[i]: probability of tokens 0...i
+        for w in weights { cdf.append((cdf.last ?? 0) + w / total) }
+        let workspace = SamplingWorkspace(vocabularySize: logits.count)
+        var rng = SamplingRNG(seed: 123)
+        var checked = 0
+        for _ in 0..<2000 {
+            var probe = rng
+            let u = probe.nextUnit()
+            var row = logits
+            let drawn = row.withUnsafeMutableBufferPointer { buffer in
+                var candidates = TokenCandidates(row: buffer, workspace: workspace)
+                var dist = DistributionSampler(rng: rng)
+                dist.apply(to: &candidates)
+                return candidates.id(at: candidates.selected!)
+            }
+            rng = probe
+            let expected = cdf.firstIndex { $0 > u } ?? logits.count - 1
+            // Float sums may legitimately differ from the Double CDF right at a boundary.
+            guard abs(cdf[expected] - u) > 1e-6, expected == 0 || abs(cdf[expected - 1] - u) > 1e-6 else { continue }
+            checked += 1
+            #expect(drawn == TokenID(expected), "u = \(u)")
+        }
+        #expect(checked > 1900)
+    }
 }

@@ -70,6 +70,7 @@ import Testing
         (#"{"temperature": true}"#, "params.temperature", "params.temperature must be a number >= 0, got true"),
         (#"{"temperature": "1"}"#, "params.temperature", #"params.temperature must be a number >= 0, got "1""#),
         (#"{"temperature": 1e400}"#, "params.temperature", nil),
+        (#"{"logit_bias": {"5": 1e999}}"#, #"params.logit_bias["5"]"#, nil),
         (#"{"temperature": NaN}"#, "params", nil),
         (#"{"top_k": -2}"#, "params.top_k", "params.top_k must be -1, 0 (off) or an integer >= 1, got -2"),
         (#"{"top_k": 2.5}"#, "params.top_k", nil),

@@ -1,4 +1,4 @@
-@testable import Engine
+import Engine
 import Foundation
 import Testing
 
@@ -28,32 +28,5 @@ import Testing
         #expect(draws.allSatisfy { $0 >= 0 && $0 < 1 })
         let mean = draws.reduce(0, +) / Double(draws.count)
         #expect(abs(mean - 0.5) < 0.005)
-    }
-}
-
-@Suite struct SamplingVectorMathTests {
-    @Test func vectorExpMatchesLibm() {
-        var worst: Float = 0
-        for i in 0...20_000 {
-            let x = -87 + Float(i) * 0.00435
-            let reference = Float(Foundation.exp(Double(x)))
-            worst = max(worst, abs(VectorMath.exp(x) - reference) / reference)
-        }
-        #expect(worst < 1e-6, "worst relative error \(worst)")
-    }
-
-    @Test func maskedLogitsGetExactlyZero() {
-        #expect(VectorMath.exp(-.infinity) == 0)
-        #expect(VectorMath.exp(-100) == 0)
-        #expect(VectorMath.exp(0) == 1)
-    }
-
-    @Test func sumsAndMaxOverRaggedLengths() {
-        let x: [Float] = (0..<83).map { Float($0 % 11) - 5 }
-        x.withUnsafeBufferPointer { p in
-            #expect(VectorMath.max(p.baseAddress!, 83) == 5)
-            let expected = x.reduce(0.0) { $0 + Foundation.exp(Double($1) - 5) }
-            #expect(abs(VectorMath.sumExpShifted(p.baseAddress!, 83, minus: 5) - expected) < 1e-5)
-        }
     }
 }

@@ -152,3 +152,39 @@ import Testing
         }
     }
 }
+
+/// The vectorized `exp`, max and sums against a Double log-softmax, through logprobs.
+@Suite struct SamplingLogSoftmaxTests {
+    @Test func logprobsMatchADoubleLogSoftmax() throws {
+        // Ragged length (not a multiple of 8 or 64), masked entries, a wide range of logits.
+        var logits = syntheticLogits(count: 5003, seed: 77).map { $0 * 2 }
+        for i in stride(from: 5, to: logits.count, by: 97) { logits[i] = -.infinity }
+        let m = Double(logits.max()!)
+        let logSumExp = m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
+        var p = SamplingParams()
+        p.seed = 1
+        p.logprobs = 20
+        var sampler = try SequenceSampler(params: p, vocabularySize: logits.count, endOfGeneration: [])
+        let result = sampler.sample(logits: logits)
+        #expect(abs(Double(result.logprob!) - (Double(logits[Int(result.token)]) - logSumExp)) < 1e-5)
+        let expectedTop = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(20)
+        #expect(result.topLogprobs.map { Int($0.token) } == Array(expectedTop))
+        for entry in result.topLogprobs {
+            #expect(abs(Double(entry.logprob) - (Double(logits[Int(entry.token)]) - logSumExp)) < 1e-5)
+        }
+    }
+
+    @Test func maskedTokensAreNeverDrawn() throws {
+        var logits = [Float](repeating: -.infinity, count: 777)
+        logits[100] = -90  // far below the other: exp underflows, but it is not masked
+        logits[700] = 0
+        var p = SamplingParams()
+        p.seed = 2
+        var sampler = try SequenceSampler(params: p, vocabularySize: logits.count, endOfGeneration: [])
+        let drawn = Set((0..<200).map { _ in sampler.sample(logits: logits).token })
+        #expect(drawn == [700])
+        // With everything masked but one, that one is drawn.
+        logits[700] = -.infinity
+        #expect(sampler.sample(logits: logits).token == 100)
+    }
+}

@@ -79,7 +79,12 @@ extension SamplingParams {
         case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c): c
         @unknown default: nil
         }
-        let path = context?.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined() ?? ""
+        // Field names as `.top_p`, array indices as `[1]`, other keys (logit_bias's) as `["5"]`.
+        let path = context?.codingPath.map { key -> String in
+            if let index = key.intValue { return "[\(index)]" }
+            let isName = key.stringValue.allSatisfy { $0 == "_" || ("a"..."z").contains($0) }
+            return isName ? ".\(key.stringValue)" : "[\"\(key.stringValue)\"]"
+        }.joined() ?? ""
         let field = path.isEmpty ? whole(fieldPrefix) : fieldPrefix + path.dropFirst(path.hasPrefix(".") ? 1 : 0)
         let reason = context?.underlyingError.map { "\($0)" } ?? context?.debugDescription ?? "\(error)"
         return SamplingParamsError(field: field, message: "\(field) is not valid JSON: \(reason)")

@@ -1,6 +1,6 @@
 import Inference
 
-/// `top_k`: keeps the `k` highest logits (lowest ids win ties), then sorts them.
+/// `top_k`: keeps the `k` highest logits (lowest ids win ties), sorted.
 ///
 /// Selection without sorting the vocabulary: the `k`-th largest of the 64-entry block
 /// maxima is a lower bound for the `k`-th largest logit (those maxima are `k` distinct
@@ -17,10 +17,7 @@ public struct TopKSampler: Sampler {
 
     public func apply(to candidates: inout TokenCandidates) {
         let n = candidates.count
-        guard k < n else {
-            candidates.sortDescending()
-            return
-        }
+        guard k < n else { return }  // nothing to cut; later stages do not need order
         if candidates.isSorted {
             candidates.truncate(to: k)
             return
