@@ -45,10 +45,14 @@ let package = Package(
         .target(
             name: "Operations",
             dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Worker",
+            dependencies: ["Engine", "Inference", "JobStore", "Operations", "Webhooks",
+                           .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "scribe",
             dependencies: [
-                "Inference", "Engine", "JobStore", "Webhooks", "Operations",
+                "Inference", "Engine", "JobStore", "Webhooks", "Worker", "Operations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -62,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "JobStoreTests",
             dependencies: ["JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "WorkerTests", dependencies: ["JobStore", "TestSupport"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TestSupport"]),
         .testTarget(
             name: "OperationsTests",

@@ -25,6 +25,15 @@ extension Engine {
         }
         statistics.steps += 1
         statistics.rows += batch.rows.count
+        statistics.lastStepRows = batch.rows.count
+        let generatedBefore = statistics.generatedTokens
+        defer {
+            let seconds = (clock.now - now).seconds
+            if seconds > 0 {
+                let rate = Double(statistics.generatedTokens - generatedBefore) / seconds
+                statistics.recentTokensPerSecond = 0.9 * statistics.recentTokensPerSecond + 0.1 * rate
+            }
+        }
         let logits: Logits
         do {
             logits = try context.decode(batch)

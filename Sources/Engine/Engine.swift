@@ -149,4 +149,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var promptRows = 0
     public var generatedTokens = 0
     public var preemptions = 0
+    /// Rows of the latest forward call.
+    public var lastStepRows = 0
+    /// Generated tokens per second, smoothed over recent steps.
+    public var recentTokensPerSecond = 0.0
 }

@@ -1,0 +1,50 @@
+import Engine
+import Inference
+import JobStore
+
+/// Between the job table's rows and the engine's requests and results.
+enum JobTranslation {
+    /// The engine request for a claimed job; an error names the field at fault and fails the
+    /// job without retries (a bad job never gets better by trying again).
+    static func request(for job: ClaimedJob) throws(GenerationError) -> GenerationRequest {
+        let params: SamplingParams
+        do {
+            params = try SamplingParams.parse(json: job.paramsJSON, fieldPrefix: "params.")
+        } catch {
+            throw GenerationError(error.message)
+        }
+        let prompt: PromptInput
+        switch job.input {
+        case .prompt(let text):
+            prompt = .text(text)
+        case .messages(let json):
+            guard let value = try? JSONValue.parse(json) else { throw GenerationError("messages is not valid JSON") }
+            prompt = try PromptInput.messages(from: value)
+        }
+        return GenerationRequest(id: String(job.id), prompt: prompt, params: params)
+    }
+
+    static func result(_ result: GenerationResult, for job: ClaimedJob) -> JobResult {
+        var timings = [
+            "queued_ms": result.timings.queued * 1000,
+            "first_token_ms": result.timings.firstToken * 1000,
+            "total_ms": result.timings.total * 1000,
+            "cached_prompt_tokens": Double(result.cachedPromptTokens),
+        ]
+        switch result.outcome {
+        case .failure(let error):
+            return JobResult(id: job.id, attempt: job.attempt, outcome: .failed(error: error.description),
+                             promptTokens: result.promptTokens, timings: timings)
+        case .success(let completions):
+            let first = completions[0]
+            if result.timings.total > result.timings.firstToken, result.completionTokens > 1 {
+                timings["tokens_per_s"] = Double(first.tokenIDs.count - 1) / (result.timings.total - result.timings.firstToken)
+            }
+            let outcome: JobResult.Outcome = first.finishReason == .cancelled ? .cancelled : .succeeded
+            return JobResult(
+                id: job.id, attempt: job.attempt, outcome: outcome, text: first.text,
+                finishReason: first.finishReason.rawValue, promptTokens: result.promptTokens,
+                completionTokens: result.completionTokens, timings: timings)
+        }
+    }
+}

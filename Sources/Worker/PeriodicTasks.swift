@@ -1,0 +1,40 @@
+import Foundation
+import JobStore
+
+/// The worker's chores and when each is next due.
+struct PeriodicTasks {
+    let configuration: WorkerConfiguration
+    private var nextRenewal: ContinuousClock.Instant
+    private var nextRescue: ContinuousClock.Instant
+    private var nextHeartbeat: ContinuousClock.Instant
+    private var nextRetention: ContinuousClock.Instant
+
+    init(configuration: WorkerConfiguration, now: ContinuousClock.Instant) {
+        self.configuration = configuration
+        nextRenewal = now + configuration.lease / 3
+        nextRescue = now
+        nextHeartbeat = now + configuration.heartbeatInterval
+        nextRetention = now + configuration.retentionInterval / 10
+    }
+
+    mutating func run(database: WorkerDatabase, worker: Worker, now: ContinuousClock.Instant) throws {
+        if now >= nextRenewal {
+            try worker.renewLeases(database)
+            nextRenewal = now + configuration.lease / 3
+        }
+        if now >= nextRescue {
+            // Any worker rescues jobs whose holder stopped renewing (killed, hung, cut off).
+            _ = try database.queue.rescueExpiredLeases()
+            nextRescue = now + configuration.lease / 2 * Double.random(in: 0.8...1.2)
+        }
+        if now >= nextHeartbeat {
+            try worker.heartbeat(database)
+            _ = try database.registry.expireStale()
+            nextHeartbeat = now + configuration.heartbeatInterval
+        }
+        if let retention = configuration.retention, now >= nextRetention {
+            _ = try database.queue.deleteFinished(olderThan: retention)
+            nextRetention = now + configuration.retentionInterval
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Engine
+
+/// How a worker daemon runs (`scribe worker` flags and their environment defaults).
+public struct WorkerConfiguration: Sendable {
+    public var engine: EngineConfiguration
+    /// Jobs this worker claims: those naming this model, or none.
+    public var modelName: String
+    public var lease: Duration = .seconds(30)
+    public var drainTimeout: Duration = .seconds(60)
+    /// How long to wait for a NOTIFY before polling the queue anyway.
+    public var pollInterval: Duration = .seconds(1)
+    public var heartbeatInterval: Duration = .seconds(10)
+    /// Finished jobs older than this are deleted; nil keeps them.
+    public var retention: Duration? = .seconds(14 * 24 * 3600)
+    public var retentionInterval: Duration = .seconds(600)
+    /// Jobs claimed beyond the running slots, so a new one joins at the very next step.
+    public var prefetch: Int
+
+    public init(engine: EngineConfiguration, modelName: String) {
+        self.engine = engine
+        self.modelName = modelName
+        prefetch = max(2, engine.maxRunning / 4)
+    }
+
+    /// Jobs held at once: running plus prefetched.
+    public var capacity: Int { engine.maxRunning + prefetch }
+}

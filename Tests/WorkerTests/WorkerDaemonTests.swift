@@ -1,0 +1,125 @@
+import Foundation
+import JobStore
+import Testing
+import TestSupport
+
+/// `scribe worker` processes against a real PostgreSQL database and the real model.
+@Suite(.serialized) struct WorkerDaemonTests {
+    static func worker(_ database: IsolatedDatabase, _ extra: [String] = []) throws -> DaemonProcess {
+        var environment = Repository.environment
+        environment["DATABASE_URL"] = try database.connectionString()
+        environment["SCRIBE_LOG_LEVEL"] = "info"
+        return try DaemonProcess([Executables.scribe, "worker", "--concurrency", "16"] + extra, environment: environment)
+    }
+
+    static func counts(_ connection: PostgresConnection) throws -> [String: Int] {
+        let rows = try connection.query("SELECT status, count(*) FROM scribe.jobs GROUP BY status")
+        return Dictionary(uniqueKeysWithValues: rows.rows.map { ($0[0]!, Int($0[1]!)!) })
+    }
+
+    static func enqueue(_ connection: PostgresConnection, count: Int, params: String) throws {
+        try connection.query(
+            "INSERT INTO scribe.jobs (prompt, params) SELECT 'Job number ' || g || ' says', $1::jsonb FROM generate_series(1, $2::int) g",
+            [params, count])
+    }
+
+    @Test func twoWorkersShareFiveHundredJobsAndDoEachOnce() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            try Self.enqueue(connection, count: 500, params: #"{"max_tokens": 1, "temperature": 0}"#)
+            let workers = try [Self.worker(database), Self.worker(database)]
+            let done = try eventually(timeout: 240) { try Self.counts(connection)["succeeded"] == 500 }
+            workers.forEach { $0.signal(SIGTERM) }
+            #expect(workers.map { $0.wait(timeout: 30) } == [0, 0], "\(workers.map(\.log))")
+            let final = try Self.counts(connection)
+            #expect(done, "\(final)")
+            let attempts = try connection.query("SELECT max(attempts), count(DISTINCT worker_id) FROM scribe.jobs")
+            #expect(attempts.rows[0][0] == "1")  // nobody did a job twice
+            #expect(attempts.rows[0][1] == "2")  // both took part
+            #expect(try connection.query("SELECT count(*) FROM scribe.jobs WHERE completion_tokens = 1").scalar == "500")
+        }
+    }
+
+    @Test func aKilledWorkersJobsAreFinishedByTheOther() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            try Self.enqueue(connection, count: 60, params: #"{"max_tokens": 48, "temperature": 0}"#)
+            let victim = try Self.worker(database, ["--lease", "2"])
+            #expect(try eventually(timeout: 60) { try Self.counts(connection)["running"] ?? 0 > 0 })
+            print("before kill: \(try Self.counts(connection))")
+            victim.signal(SIGKILL)
+            victim.wait(timeout: 10)
+            print("after kill: \(try Self.counts(connection))")
+            let survivor = try Self.worker(database, ["--lease", "2"])
+            let done = try eventually(timeout: 240) { try Self.counts(connection)["succeeded"] == 60 }
+            survivor.signal(SIGTERM)
+            #expect(survivor.wait(timeout: 30) == 0, "\(survivor.log)")
+            let final = try Self.counts(connection)
+            #expect(done, "\(final)\n\(survivor.log)")
+            // The killed worker's jobs were taken again: a second attempt each.
+            let retried = try connection.query("SELECT count(*) FROM scribe.jobs WHERE attempts = 2").scalar.flatMap { Int($0) } ?? 0
+            #expect(retried > 0)
+        }
+    }
+
+    @Test func sigtermDrainsThenHandsBackUnfinishedJobs() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            try Self.enqueue(connection, count: 4, params: #"{"max_tokens": 3000, "temperature": 0, "ignore_eos": true}"#)
+            try Self.enqueue(connection, count: 40, params: #"{"max_tokens": 8, "temperature": 0}"#)
+            let worker = try Self.worker(database, ["--drain-timeout", "2"])
+            #expect(try eventually(timeout: 60) { try Self.counts(connection)["running"] ?? 0 >= 4 })
+            worker.signal(SIGTERM)
+            #expect(worker.wait(timeout: 60) == 0, "\(worker.log)")
+            let counts = try Self.counts(connection)
+            #expect(counts["running"] == nil, "\(counts)")
+            // The long jobs went back to the queue with their attempt given back.
+            let long = try connection.query("SELECT status, attempts FROM scribe.jobs WHERE params->>'max_tokens' = '3000'")
+            #expect(long.rows.allSatisfy { $0[0] == "queued" && $0[1] == "0" }, "\(long.rows)")
+            #expect(worker.log.contains("Draining"))
+        }
+    }
+
+    @Test func cancellingARunningJobKeepsItsPartialText() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            let id = try connection.query(
+                "INSERT INTO scribe.jobs (prompt, params) VALUES ('Write a long story', '{\"max_tokens\": 4000, \"ignore_eos\": true}') RETURNING id").scalar!
+            let queuedID = try connection.query(
+                "INSERT INTO scribe.jobs (prompt, params, run_at) VALUES ('Later', '{}', now() + interval '1 hour') RETURNING id").scalar!
+            let bad = try connection.query(
+                "INSERT INTO scribe.jobs (prompt, params) VALUES ('x', '{\"top_k\": 5, \"bogus\": 1}') RETURNING id").scalar!
+            let worker = try Self.worker(database)
+            #expect(try eventually(timeout: 60) {
+                try connection.query("SELECT status FROM scribe.jobs WHERE id = $1", [id]).scalar == "running"
+            })
+            Thread.sleep(forTimeInterval: 1)
+            #expect(try connection.query("SELECT scribe.cancel($1)", [id]).scalar == "cancelling")
+            #expect(try connection.query("SELECT scribe.cancel($1)", [queuedID]).scalar == "cancelled")
+            var seen: [String] = []
+            var stopped = false
+            let deadline = Date().addingTimeInterval(60)
+            while !stopped && Date() < deadline {
+                let status = try connection.query("SELECT status FROM scribe.jobs WHERE id = $1", [id]).scalar ?? "nil"
+                if seen.last != status { seen.append(status) }
+                stopped = status == "cancelled"
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            worker.signal(SIGTERM)
+            worker.wait(timeout: 30)
+            let status = try connection.query("SELECT status, completion_tokens FROM scribe.jobs WHERE id = $1", [id]).rows
+            #expect(stopped, "\(seen) \(status) \(worker.log)")
+            let row = try connection.query("SELECT finish_reason, completion_tokens, length(result) FROM scribe.jobs WHERE id = $1", [id])
+            #expect(row.rows[0][0] == "cancelled")
+            #expect((Int(row.rows[0][1] ?? "0") ?? 0) > 0 && (Int(row.rows[0][1] ?? "0") ?? 0) < 4000)
+            let failed = try connection.query("SELECT status, error, attempts FROM scribe.jobs WHERE id = $1", [bad])
+            #expect(failed.rows[0][0] == "failed")
+            #expect(failed.rows[0][1]?.contains("params.bogus") == true)
+            #expect(failed.rows[0][2] == "1")  // failed at claim, never retried
+        }
+    }
+}
