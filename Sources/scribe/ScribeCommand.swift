@@ -6,5 +6,5 @@ struct ScribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scribe",
         abstract: "Batch text generation from a PostgreSQL job queue.",
-        subcommands: [DoctorCommand.self, MigrateCommand.self])
+        subcommands: [DoctorCommand.self, MigrateCommand.self, WebhooksCommand.self])
 }

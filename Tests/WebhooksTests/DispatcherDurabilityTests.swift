@@ -8,9 +8,10 @@ import Webhooks
 /// Many at once, restarts, dead dispatchers, redelivery.
 @Suite struct DispatcherDurabilityTests {
     /// The multi interface must not serialise transfers: 100 deliveries to a fast receiver
-    /// all complete while one slow receiver (claimed first) is still being waited for.
+    /// all complete while one slow receiver (claimed first) is still being waited for,
+    /// well before its 8 s timeout.
     @Test func aSlowReceiverDoesNotHoldUpAHundredOthers() throws {
-        let slow = try HTTPReceiver(delaySeconds: 6)
+        let slow = try HTTPReceiver(delaySeconds: 30)
         let fast = try HTTPReceiver()
         try IsolatedDatabase.with { database in
             let connection = try database.connect()
@@ -22,19 +23,21 @@ import Webhooks
                 """, [fast.url])
             var configuration = testConfiguration(maxAttempts: 1)
             configuration.maxInFlight = 128
-            configuration.totalTimeout = .seconds(4)
+            configuration.totalTimeout = .seconds(8)
+            configuration.drainTimeout = .milliseconds(200)
             let started = Date()
             let running = try RunningDispatcher(database, configuration)
-            defer { running.stop() }
-            #expect(try waitUntil(timeout: 10) {
+            #expect(try waitUntil(timeout: 8) {
                 try connection.query("SELECT count(*) FROM scribe.webhook_deliveries WHERE status = 'delivered'").scalar == "100"
             })
             let elapsed = Date().timeIntervalSince(started)
-            #expect(elapsed < 2.5, "100 fast deliveries took \(elapsed) s next to a 4 s timeout")
+            #expect(elapsed < 4, "100 fast deliveries took \(elapsed) s next to one waiting for its 8 s timeout")
             #expect(try connection.deliveryStatus(slowID) == .sending)
+            #expect(slow.requests(atLeast: 1).count == 1)
             #expect(Set(fast.requests(atLeast: 100).map(\.path)).count == 100)
-            #expect(try waitUntil(timeout: 10) { try connection.deliveryStatus(slowID) == .dead })
-            #expect(try connection.attemptRows(slowID).first?[3]?.hasPrefix("Timeout was reached") == true)
+            running.stop()  // the slow one is interrupted by the shutdown, due again at once
+            #expect(try connection.attemptRows(slowID).map { $0[1] } == ["interrupted"])
+            #expect(try connection.deliveryStatus(slowID) == .pending)
         }
     }
 

@@ -71,3 +71,17 @@ extension DeliveryAttemptRecord.Outcome {
         return nil
     }
 }
+
+@Suite struct DurationTextTests {
+    @Test func operatorDurationsParse() throws {
+        #expect(try DurationText.parse("500ms") == .milliseconds(500))
+        #expect(try DurationText.parse("5s") == .seconds(5))
+        #expect(try DurationText.parse("1.5m") == .seconds(90))
+        #expect(try DurationText.parse("2h") == .seconds(7200))
+        #expect(try DurationText.parse("3d") == .seconds(3 * 86400))
+        #expect(try DurationText.parse("7") == .seconds(7))
+        #expect(try DurationText.parseList("5s,5m,30m,2h,5h,10h,10h") == RetryPolicy.standardDelays)
+        #expect(throws: DurationText.Invalid.self) { try DurationText.parse("soon") }
+        #expect(throws: DurationText.Invalid.self) { try DurationText.parse("-5s") }
+    }
+}
