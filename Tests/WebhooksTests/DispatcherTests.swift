@@ -163,6 +163,22 @@ import Webhooks
         }
     }
 
+    /// The same address written as one number, in hexadecimal, or IPv4-mapped IPv6.
+    @Test func otherSpellingsOfTheMetadataAddressAreRefusedToo() throws {
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            let urls = ["http://2852039166/", "http://0xA9FEA9FE/", "http://[::ffff:169.254.169.254]/", "http://169.254.169.254.:80/"]
+            let ids = try urls.map { try #require(try connection.deliveryID(ofJob: try connection.finishJob(callbackURL: $0))) }
+            let running = try RunningDispatcher(database, testConfiguration())
+            defer { running.stop() }
+            #expect(try waitUntil { try ids.allSatisfy { try connection.deliveryStatus($0) == .dead } })
+            for (url, id) in zip(urls, ids) {
+                let reason = try connection.deliveryColumn("last_error", of: id) ?? ""
+                #expect(reason.hasPrefix("refused: ") && reason.contains("169.254.0.0/16"), "\(url): \(reason)")
+            }
+        }
+    }
+
     @Test func hostNamesAreResolvedCheckedAndPinned() throws {
         let receiver = try HTTPReceiver()
         try IsolatedDatabase.with { database in
