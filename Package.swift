@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries: one system-library target each, owned by exactly one Swift module.
@@ -40,7 +41,12 @@ let package = Package(
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
         .target(
             name: "Webhooks",
-            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "CCurl", "JobStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]),
         // Logs, Prometheus metrics and sd_notify for running under systemd.
         .target(
             name: "Operations",
@@ -67,7 +73,9 @@ let package = Package(
             name: "JobStoreTests",
             dependencies: ["JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WorkerTests", dependencies: ["JobStore", "TestSupport"]),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TestSupport"]),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: ["Webhooks", "JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OperationsTests",
             dependencies: ["Operations", "TestSupport", .product(name: "Logging", package: "swift-log")]),

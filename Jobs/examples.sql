@@ -54,3 +54,13 @@ SELECT scribe.cancel(id) FROM scribe.jobs WHERE idempotency_key = 'greeting-1';
 
 -- The queue at a glance.
 SELECT status, count(*), min(created_at) AS oldest FROM scribe.jobs GROUP BY status ORDER BY status;
+
+-- Webhooks (Sources/Webhooks/README.md): a job with a callback_url gets a signed POST
+-- when it finishes. Deliveries that gave up, and why:
+SELECT id, event_type, subject_id AS job_id, url, attempts, last_status_code, last_error
+FROM scribe.webhook_deliveries WHERE status = 'dead' ORDER BY id DESC LIMIT 20;
+
+-- Every attempt of one delivery, then queue it again:
+SELECT attempt, started_at, worker_id, outcome, status_code, latency_ms, error
+FROM scribe.webhook_attempts WHERE delivery_id = 1 ORDER BY attempt, id;
+SELECT scribe.redeliver(1);

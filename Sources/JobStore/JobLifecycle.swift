@@ -35,7 +35,8 @@ public struct JobLifecycle: Sendable, Equatable {
         case run(attempt: Int)
         /// NOTIFY scribe_job_cancel: the holder should stop the sequence.
         case notifyCancel
-        /// A final status was reached: NOTIFY scribe_job_done (and, later, its webhook).
+        /// A final status was reached: NOTIFY scribe_job_done, and a webhook delivery when the
+        /// job has a callback_url (trigger jobs_enqueue_webhook, same statement).
         case notifyDone(JobStatus)
         /// Queued again after a lost attempt; runs after `scribe.retry_delay(attempt)`.
         case retry(after: Int)

@@ -21,6 +21,8 @@ extension JobQueue {
     /// IN ('running', 'cancelling')`), so a job gets exactly one result even when a stalled
     /// worker wakes up late. A failed result for a job being cancelled ends `cancelled`; a
     /// succeeded one ends `succeeded` (the work is done; the cancel came too late).
+    /// A job with a `callback_url` gets its webhook delivery in this same statement
+    /// (trigger `jobs_enqueue_webhook`): refused results create none.
     public func complete(_ results: [JobResult]) throws -> WriteReport {
         var report = WriteReport()
         // One result per job per statement: a later duplicate is refused, never written.

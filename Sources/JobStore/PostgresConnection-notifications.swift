@@ -19,6 +19,11 @@ extension PostgresConnection {
         try execute("LISTEN " + Self.quotedIdentifier(channel))
     }
 
+    /// The connection's socket, -1 when closed: to wait on it together with other
+    /// descriptors (`poll`, `curl_multi_poll`), then read what arrived with
+    /// `waitForNotifications(timeout: .zero)`.
+    public var socketDescriptor: Int32 { PQsocket(handle) }
+
     /// Notifications that arrived already, or the first ones to arrive within `timeout`;
     /// empty when none came. Throws a `.connection` error when the connection is lost.
     public func waitForNotifications(timeout: Duration) throws -> [PostgresNotification] {

@@ -5,6 +5,7 @@ final class CurlEasy {
     let handle: UnsafeMutableRawPointer
     let sink: TransferSink
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var resolveList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     static let userAgent = "scribe/\(ScribeVersion.string)"
@@ -21,12 +22,16 @@ final class CurlEasy {
         for (name, value) in request.headers {
             headerList = curl_slist_append(headerList, "\(name): \(value)")
         }
+        for entry in request.resolveOverrides {
+            resolveList = curl_slist_append(resolveList, entry)
+        }
         try configure(request)
     }
 
     deinit {
         curl_easy_cleanup(handle)
         curl_slist_free_all(headerList)
+        curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
@@ -36,6 +41,14 @@ final class CurlEasy {
         try check(scribe_curl_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method))
         try check(scribe_curl_easy_setopt_string(handle, CURLOPT_USERAGENT, Self.userAgent))
         try check(scribe_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+        if resolveList != nil {
+            try check(scribe_curl_easy_setopt_slist(handle, CURLOPT_RESOLVE, resolveList))
+        }
+        // Only http(s), also after a redirect, and never through a proxy from the
+        // environment (http_proxy ...): the proxy would resolve the name, not us.
+        try check(scribe_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
+        try check(scribe_curl_easy_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+        try check(scribe_curl_easy_setopt_string(handle, CURLOPT_PROXY, ""))
         try check(scribe_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         try check(scribe_curl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0))
         try check(scribe_curl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
@@ -77,7 +90,16 @@ final class CurlEasy {
         _ = scribe_curl_easy_getinfo_offset(handle, CURLINFO_TOTAL_TIME_T, &totalMicroseconds)
         return HTTPResponse(
             status: status, headers: sink.headers, body: sink.body,
-            seconds: Double(totalMicroseconds) / 1e6)
+            seconds: Double(totalMicroseconds) / 1e6, remoteAddress: remoteAddress)
+    }
+
+    /// The address connected to (CURLINFO_PRIMARY_IP), nil before a connection was made.
+    var remoteAddress: String? {
+        var text: UnsafeMutablePointer<CChar>?
+        guard scribe_curl_easy_getinfo_string(handle, CURLINFO_PRIMARY_IP, &text) == CURLE_OK, let text,
+              text.pointee != 0
+        else { return nil }
+        return String(cString: text)
     }
 
     private func check(_ code: CURLcode) throws {

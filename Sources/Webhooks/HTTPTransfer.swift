@@ -11,6 +11,9 @@ public struct HTTPRequest: Sendable {
     public var followRedirects = false
     /// Response bytes kept; the rest is read and dropped.
     public var responseBodyLimit = 16 * 1024
+    /// CURLOPT_RESOLVE entries, `host:port:address[,address]`: connect to these addresses
+    /// instead of resolving the host (the destination guard's pinning).
+    public var resolveOverrides: [String] = []
 
     public init(method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.method = method
@@ -26,6 +29,8 @@ public struct HTTPResponse: Sendable {
     /// At most the request's `responseBodyLimit` bytes.
     public var body: [UInt8]
     public var seconds: Double
+    /// The address the transfer connected to.
+    public var remoteAddress: String?
 
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1

@@ -22,6 +22,10 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var webhooks: WebhookOptions
+
+    @Flag(help: "Do not send completion webhooks from this worker (another process runs `scribe webhooks dispatch`).")
+    var noWebhooks = false
 
     @Option(help: "Jobs naming this model are claimed, besides jobs naming none (default: the model file's name without .gguf).")
     var modelName: String?
@@ -91,6 +95,9 @@ struct WorkerCommand: ParsableCommand {
 
         let worker = Worker(configuration: configuration, model: loaded, connectionString: connectionString,
                             logger: logger, metrics: metrics, notifier: notifier)
+        let dispatcher = try startWebhooks(workerID: worker.identity.id, connectionString: connectionString,
+                                           environment: environment, logger: logger)
+        defer { dispatcher?.stop() }
         let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -100,6 +107,16 @@ struct WorkerCommand: ParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
         try worker.run()
+    }
+
+    /// The webhook dispatcher on a thread of its own, so generation never waits for receivers.
+    private func startWebhooks(workerID: String, connectionString: String, environment: [String: String],
+                               logger: Logger) throws -> DispatcherThread? {
+        guard !noWebhooks else { return nil }
+        let dispatcher = try WebhookDispatcher(
+            configuration: webhooks.configuration(workerID: workerID, environment: environment),
+            connect: { try PostgresConnection(connectionString: connectionString) }, logger: logger)
+        return DispatcherThread(dispatcher: dispatcher, logger: logger)
     }
 
     static func defaultModelName(path: String) -> String {
@@ -114,5 +131,30 @@ struct WorkerCommand: ParsableCommand {
         } else {
             logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(BLAS.threadCount)"])
         }
+    }
+}
+
+/// Runs a webhook dispatcher until `stop()`, which waits for it to finish its in-flight sends.
+final class DispatcherThread: @unchecked Sendable {
+    private let dispatcher: WebhookDispatcher
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(dispatcher: WebhookDispatcher, logger: Logger) {
+        self.dispatcher = dispatcher
+        let thread = Thread { [dispatcher, finished] in
+            do {
+                try dispatcher.runOnCurrentThread()
+            } catch {
+                logger.error("Webhook dispatcher stopped", metadata: ["error": "\(error)"])
+            }
+            finished.signal()
+        }
+        thread.name = "scribe-webhooks"
+        thread.start()
+    }
+
+    func stop() {
+        dispatcher.shutdown()
+        finished.wait()
     }
 }

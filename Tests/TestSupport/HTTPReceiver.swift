@@ -9,6 +9,16 @@ public final class HTTPReceiver: @unchecked Sendable {
         public var headers: [String: String]
         public var body: String
         public var status: Int
+        /// Unix time at which the request had been read.
+        public var receivedAt: Double
+        /// With `verifySecrets`: whether every secret verified it (`standardwebhooks`).
+        public var verified: Bool?
+        public var verifyError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case method, path, headers, body, status, verified
+            case receivedAt = "received_at", verifyError = "verify_error"
+        }
     }
 
     public let port: Int
@@ -18,12 +28,19 @@ public final class HTTPReceiver: @unchecked Sendable {
     private var buffer = Data()
     private var received: [Request] = []
 
-    /// - Parameter responses: status codes answered in order; the last one repeats.
-    public init(responses: [Int] = [200], delaySeconds: Double = 0) throws {
+    /// - Parameters:
+    ///   - responses: status codes answered in order; the last one repeats.
+    ///   - retryAfter: sent as `Retry-After` with every non-2xx answer.
+    ///   - verifySecrets: `whsec_…` secrets each request's signature is verified with by
+    ///     the `standardwebhooks` Python package (`Request.verified`).
+    public init(responses: [Int] = [200], delaySeconds: Double = 0, retryAfter: String? = nil,
+                verifySecrets: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Repository.path("Ops/webhook-receiver"))
         process.arguments = ["--port", "0", "--responses", responses.map(String.init).joined(separator: ","),
                              "--delay", String(delaySeconds)]
+            + (retryAfter.map { ["--retry-after", $0] } ?? [])
+            + verifySecrets.flatMap { ["--verify-secret", $0] }
         let pipe = Pipe()
         process.standardOutput = pipe
         output = pipe.fileHandleForReading

@@ -20,6 +20,12 @@ public struct IsolatedDatabase: Sendable {
         return try body(database)
     }
 
+    /// For async tests (`with` takes a synchronous body): a new database that the caller
+    /// drops with `drop()` when done.
+    public static func make(migrated: Bool = true) throws -> IsolatedDatabase {
+        try create(from: migrated ? template.get() : nil)
+    }
+
     /// A new connection to this database (any number may be open at once).
     public func connect(applicationName: String = "scribe-tests") throws -> PostgresConnection {
         try PostgresConnection(
@@ -64,7 +70,8 @@ public struct IsolatedDatabase: Sendable {
         return IsolatedDatabase(name: name, serverURL: url)
     }
 
-    private func drop() {
+    /// Drops the database, ending connections still open to it.
+    public func drop() {
         // FORCE ends connections a failed test left open.
         _ = try? PostgresConnection(connectionString: serverURL).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }

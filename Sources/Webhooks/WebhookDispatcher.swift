@@ -1,0 +1,92 @@
+import Foundation
+import JobStore
+import Logging
+
+/// Sends the webhook outbox: a long-lived service with one `run()`, on a thread of its
+/// own so that generation never waits for a receiver.
+///
+/// It claims due deliveries from `scribe.webhook_deliveries` (`FOR UPDATE SKIP LOCKED`,
+/// each attempt under a lease), checks each destination with the `DestinationGuard`,
+/// sends up to `maxInFlight` at once through one libcurl multi handle, and writes every
+/// attempt back. It wakes on `NOTIFY scribe_webhooks_due` and polls every
+/// `pollInterval` as a fallback. Any number of dispatchers, in any workers, can share
+/// one database. `shutdown()` (or cancelling the task running `run()`) stops claiming,
+/// lets in-flight transfers finish within `drainTimeout`, and returns.
+///
+/// ```swift
+/// let dispatcher = try WebhookDispatcher(
+///     configuration: configuration, connect: { try PostgresConnection(environment: environment) }, logger: logger)
+/// try await dispatcher.run()   // in a task group next to the worker; cancel it to stop
+/// ```
+public final class WebhookDispatcher: @unchecked Sendable {
+    public let configuration: WebhookDispatcherConfiguration
+    private let connect: @Sendable () throws -> PostgresConnection
+    private let logger: Logger
+    /// Used by the loop's thread only, except `wakeup()` (thread-safe per libcurl).
+    private let multi: CurlMulti
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var started = false
+
+    /// - Parameter connect: opens a database connection (called for the claim connection
+    ///   and the LISTEN connection, and again after a connection is lost).
+    public init(configuration: WebhookDispatcherConfiguration,
+                connect: @escaping @Sendable () throws -> PostgresConnection, logger: Logger) throws {
+        precondition(configuration.maxInFlight > 0, "maxInFlight must be positive")
+        self.configuration = configuration
+        self.connect = connect
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
+        self.logger = logger
+        multi = try CurlMulti()
+    }
+
+    /// Runs until `shutdown()` or until the calling task is cancelled, on a thread of its own.
+    public func run() async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                let thread = Thread {
+                    do {
+                        try self.runOnCurrentThread()
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+                thread.name = "scribe.webhooks"
+                thread.start()
+            }
+        } onCancel: {
+            shutdown()
+        }
+    }
+
+    /// Runs until `shutdown()` on the calling thread (blocking it). One run per dispatcher.
+    public func runOnCurrentThread() throws {
+        lock.lock()
+        let again = started
+        started = true
+        lock.unlock()
+        precondition(!again, "a WebhookDispatcher runs once; make a new one to run again")
+        let mailbox = ResolutionMailbox { [multi] in multi.wakeup() }
+        let loop = DispatchLoop(
+            configuration: configuration, connect: connect, multi: multi, mailbox: mailbox,
+            isStopping: { [unowned self] in self.isStopRequested }, logger: logger)
+        try loop.run()
+    }
+
+    /// Asks `run()` to stop: no new claims, in-flight transfers drain (up to
+    /// `drainTimeout`), then `run()` returns. Safe from any thread, any number of times.
+    public func shutdown() {
+        lock.lock()
+        stopRequested = true
+        lock.unlock()
+        multi.wakeup()
+    }
+
+    private var isStopRequested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+}

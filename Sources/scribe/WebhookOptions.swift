@@ -1,0 +1,87 @@
+import ArgumentParser
+import Webhooks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The webhook dispatcher's settings, shared by every command that runs one
+/// (`scribe webhooks dispatch`, and the worker).
+struct WebhookOptions: ParsableArguments {
+    @Option(name: .customLong("webhook-secret"),
+            help: "Signing secret whsec_<base64>, repeatable, newest first (default: $SCRIBE_WEBHOOK_SECRETS, comma-separated). Without one, webhooks are sent unsigned.")
+    var secrets: [String] = []
+
+    @Option(name: .customLong("webhook-concurrency"), help: "Webhook deliveries in flight at once.")
+    var concurrency = 64
+
+    @Option(name: .customLong("webhook-connect-timeout"), help: "Seconds to establish a connection to a receiver.")
+    var connectTimeout = 5.0
+
+    @Option(name: .customLong("webhook-timeout"), help: "Seconds for a whole webhook attempt.")
+    var timeout = 30.0
+
+    @Option(name: .customLong("webhook-retry-schedule"),
+            help: "Waits after each failed attempt, the last repeating (e.g. 5s,5m,30m,2h,5h,10h,10h).")
+    var retrySchedule = "5s,5m,30m,2h,5h,10h,10h"
+
+    @Option(name: .customLong("webhook-max-attempts"), help: "Attempts before a delivery is dead.")
+    var maxAttempts = 8
+
+    @Option(name: .customLong("webhook-max-age"), help: "No retry later than this after the event (e.g. 72h).")
+    var maxAge = "72h"
+
+    @Option(name: .customLong("webhook-allow"),
+            help: "Allowed receiver: host, *.domain, address or CIDR; repeatable. When given, nothing else is allowed.")
+    var allow: [String] = []
+
+    @Option(name: .customLong("webhook-deny"), help: "Refused receiver: host, *.domain, address or CIDR; repeatable.")
+    var deny: [String] = []
+
+    @Flag(name: .customLong("webhook-deny-loopback"),
+          help: "Refuse loopback receivers (127.0.0.0/8, ::1), allowed by default so that local receivers work.")
+    var denyLoopback = false
+
+    func validate() throws {
+        guard concurrency > 0 else { throw ValidationError("--webhook-concurrency must be at least 1") }
+        guard connectTimeout > 0, timeout > 0 else { throw ValidationError("webhook timeouts must be positive") }
+        guard maxAttempts > 0 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
+        do {
+            guard !(try DurationText.parseList(retrySchedule)).isEmpty else {
+                throw ValidationError("--webhook-retry-schedule needs at least one duration")
+            }
+            _ = try DurationText.parse(maxAge)
+            _ = try DestinationGuard(allow: allow, deny: deny)
+            _ = try secrets.map(WebhookSecret.init)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The dispatcher's configuration; secrets from the flags, else `SCRIBE_WEBHOOK_SECRETS`.
+    func configuration(workerID: String, environment: [String: String]) throws -> WebhookDispatcherConfiguration {
+        var configuration = WebhookDispatcherConfiguration(workerID: workerID)
+        configuration.maxInFlight = concurrency
+        configuration.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+        configuration.totalTimeout = .milliseconds(Int64(timeout * 1000))
+        configuration.retry = RetryPolicy(
+            delays: try DurationText.parseList(retrySchedule), maxAttempts: maxAttempts,
+            maxAge: try DurationText.parse(maxAge))
+        configuration.destinations = try DestinationGuard(allow: allow, deny: deny, allowLoopback: !denyLoopback)
+        let secretList = secrets.isEmpty
+            ? try WebhookSecret.list(environment["SCRIBE_WEBHOOK_SECRETS"] ?? "")
+            : try secrets.map(WebhookSecret.init)
+        configuration.signer = WebhookSigner(secrets: secretList)
+        return configuration
+    }
+}
+
+/// `host-pid`: unique enough among the workers of one database.
+func defaultWorkerID() -> String {
+    var name = [CChar](repeating: 0, count: 256)
+    let host = gethostname(&name, name.count) == 0
+        ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
+    return "\(host)-\(getpid())"
+}

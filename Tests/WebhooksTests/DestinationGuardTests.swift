@@ -1,0 +1,88 @@
+import Testing
+import Webhooks
+
+@Suite struct DestinationGuardTests {
+    private func decide(using guardrail: DestinationGuard = DestinationGuard(), scheme: String = "https",
+                        host: String = "hooks.example.com", _ addresses: [String]) -> DestinationGuard.Decision {
+        guardrail.check(scheme: scheme, host: host, addresses: addresses.map { IPAddress($0)! })
+    }
+
+    private func reason(_ decision: DestinationGuard.Decision) -> String? {
+        if case .refuse(let reason) = decision { return reason }
+        return nil
+    }
+
+    @Test func addressesAndNetworksParse() {
+        #expect(IPAddress("169.254.169.254") == .v4(0xA9FE_A9FE))
+        #expect(IPAddress("[::1]")?.description == "::1")
+        #expect(IPAddress("::ffff:169.254.169.254")?.unmapped == .v4(0xA9FE_A9FE))
+        #expect(IPAddress("hooks.example.com") == nil && IPAddress("1.2.3") == nil && IPAddress("") == nil)
+        #expect(IPNetwork("10.0.0.0/8")?.contains(IPAddress("10.255.0.1")!) == true)
+        #expect(IPNetwork("10.0.0.0/8")?.contains(IPAddress("11.0.0.1")!) == false)
+        #expect(IPNetwork("fe80::/10")?.contains(IPAddress("febf::1")!) == true)
+        #expect(IPNetwork("fe80::/10")?.contains(IPAddress("fec0::1")!) == false)
+        #expect(IPNetwork("0.0.0.0/0")?.contains(IPAddress("8.8.8.8")!) == true)
+        #expect(IPNetwork("0.0.0.0/0")?.contains(IPAddress("::1")!) == false)
+        #expect(IPNetwork("192.0.2.1")?.prefixLength == 32)
+        #expect(IPNetwork("10.0.0.0/33") == nil && IPNetwork("10.0.0.0/") == nil && IPNetwork("x/8") == nil)
+    }
+
+    @Test func publicAndLoopbackAddressesAreAllowedByDefault() {
+        #expect(decide(["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
+            == .allow([IPAddress("93.184.215.14")!, IPAddress("2606:2800:21f:cb07:6820:80da:af6b:8b2c")!]))
+        #expect(decide(scheme: "http", host: "localhost", ["127.0.0.1", "::1"]) == .allow([IPAddress("127.0.0.1")!, IPAddress("::1")!]))
+        #expect(decide(scheme: "HTTP", host: "10.1.2.3", ["10.1.2.3"]) == .allow([IPAddress("10.1.2.3")!]))
+    }
+
+    @Test func onlyHTTPAndHTTPSAreAllowed() {
+        #expect(reason(decide(scheme: "file", ["127.0.0.1"])) == "scheme file is not allowed: webhooks use http or https")
+        #expect(reason(decide(scheme: "gopher", ["93.184.215.14"])) != nil)
+    }
+
+    @Test func metadataAndLinkLocalAddressesAreRefusedByDefault() {
+        #expect(reason(decide(host: "169.254.169.254", ["169.254.169.254"]))
+            == "address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), refused by default")
+        #expect(reason(decide(["93.184.215.14", "169.254.169.254"]))
+            == "host hooks.example.com resolves to 93.184.215.14, 169.254.169.254, and address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), refused by default")
+        #expect(reason(decide(host: "fd00:ec2::254", ["fd00:ec2::254"]))?.contains("cloud metadata (AWS IPv6)") == true)
+        #expect(reason(decide(["fe80::1"]))?.contains("fe80::/10 (IPv6 link-local)") == true)
+        // The IPv6-mapped form of a metadata address is the metadata address.
+        #expect(reason(decide(host: "::ffff:169.254.169.254", ["::ffff:169.254.169.254"]))?.contains("169.254.0.0/16") == true)
+    }
+
+    @Test func loopbackCanBeForbidden() throws {
+        let strict = try DestinationGuard(allow: [], deny: [], allowLoopback: false)
+        #expect(reason(decide(using: strict, host: "localhost", ["127.0.0.1"]))
+            == "host localhost resolves to 127.0.0.1, and address 127.0.0.1 is loopback (127.0.0.0/8), refused by configuration")
+        #expect(reason(decide(using: strict, host: "::1", ["::1"])) != nil)
+        #expect(reason(decide(using: strict, host: "0.0.0.0", ["0.0.0.0"])) != nil)
+        #expect(decide(using: strict, ["93.184.215.14"]) == .allow([IPAddress("93.184.215.14")!]))
+    }
+
+    @Test func denyListWinsOverEverything() throws {
+        let guardrail = try DestinationGuard(allow: ["10.0.0.0/8", "*.example.com"], deny: ["10.9.0.0/16", "evil.example.com"])
+        #expect(reason(decide(using: guardrail, ["10.9.1.1"])) == "host hooks.example.com resolves to 10.9.1.1, and address 10.9.1.1 is in 10.9.0.0/16, on the webhook deny-list")
+        #expect(reason(decide(using: guardrail, host: "EVIL.example.com.", ["93.184.215.14"])) == "host evil.example.com is on the webhook deny-list (evil.example.com)")
+        #expect(guardrail.precheck(scheme: "https", host: "evil.example.com") != nil)
+        #expect(guardrail.precheck(scheme: "https", host: "good.example.com") == nil)
+    }
+
+    @Test func anAllowListAdmitsOnlyItsHostsAndNetworks() throws {
+        let guardrail = try DestinationGuard(allow: ["*.example.com", "192.0.2.0/24"], deny: [])
+        #expect(decide(using: guardrail, host: "hooks.example.com", ["93.184.215.14"]) == .allow([IPAddress("93.184.215.14")!]))
+        #expect(decide(using: guardrail, host: "other.org", ["192.0.2.7"]) == .allow([IPAddress("192.0.2.7")!]))
+        #expect(reason(decide(using: guardrail, host: "example.com", ["93.184.215.14"]))
+            == "host example.com resolves to 93.184.215.14, and address 93.184.215.14 is not on the webhook allow-list")
+        // A host allowed by name still cannot reach metadata addresses...
+        #expect(reason(decide(using: guardrail, host: "hooks.example.com", ["169.254.169.254"])) != nil)
+        // ...but a network allowed explicitly opens a built-in block.
+        let opened = try DestinationGuard(allow: ["169.254.10.0/24"], deny: [])
+        #expect(decide(using: opened, host: "169.254.10.5", ["169.254.10.5"]) == .allow([IPAddress("169.254.10.5")!]))
+        #expect(reason(decide(using: opened, host: "169.254.169.254", ["169.254.169.254"])) != nil)
+    }
+
+    @Test func badListEntriesAreReported() {
+        #expect(throws: HostPattern.Invalid.self) { try DestinationGuard(allow: ["http://x"], deny: []) }
+        #expect(throws: HostPattern.Invalid.self) { try DestinationGuard(allow: [], deny: ["*."]) }
+    }
+}
