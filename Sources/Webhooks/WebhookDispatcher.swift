@@ -2,21 +2,21 @@ import Foundation
 import JobStore
 import Logging
 
-/// Sends the webhook outbox: a long-lived service with one `run()`, on a thread of its
-/// own so that generation never waits for a receiver.
+/// Sends the webhook outbox: a long-lived service with one run loop
+/// (`runOnCurrentThread()`), on a thread of its own so that generation never waits for a receiver.
 ///
 /// It claims due deliveries from `scribe.webhook_deliveries` (`FOR UPDATE SKIP LOCKED`,
 /// each attempt under a lease), checks each destination with the `DestinationGuard`,
 /// sends up to `maxInFlight` at once through one libcurl multi handle, and writes every
 /// attempt back. It wakes on `NOTIFY scribe_webhooks_due` and polls every
 /// `pollInterval` as a fallback. Any number of dispatchers, in any workers, can share
-/// one database. `shutdown()` (or cancelling the task running `run()`) stops claiming,
+/// one database. `shutdown()` stops claiming,
 /// lets in-flight transfers finish within `drainTimeout`, and returns.
 ///
 /// ```swift
 /// let dispatcher = try WebhookDispatcher(
 ///     configuration: configuration, connect: { try PostgresConnection(environment: environment) }, logger: logger)
-/// try await dispatcher.run()   // in a task group next to the worker; cancel it to stop
+/// try dispatcher.runOnCurrentThread()   // on a thread of its own; shutdown() stops it
 /// ```
 public final class WebhookDispatcher: @unchecked Sendable {
     public let configuration: WebhookDispatcherConfiguration
@@ -39,26 +39,6 @@ public final class WebhookDispatcher: @unchecked Sendable {
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
         multi = try CurlMulti()
-    }
-
-    /// Runs until `shutdown()` or until the calling task is cancelled, on a thread of its own.
-    public func run() async throws {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let thread = Thread {
-                    do {
-                        try self.runOnCurrentThread()
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
-                }
-                thread.name = "scribe.webhooks"
-                thread.start()
-            }
-        } onCancel: {
-            shutdown()
-        }
     }
 
     /// Runs until `shutdown()` on the calling thread (blocking it). One run per dispatcher.

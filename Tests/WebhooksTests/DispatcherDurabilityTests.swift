@@ -67,23 +67,6 @@ import Webhooks
         }
     }
 
-    /// `run()` as a service runs it: in a task, stopped by cancelling the task. (Timeouts
-    /// are generous: parallel synchronous tests may hold the cooperative pool's threads.)
-    @Test func runStopsWhenItsTaskIsCancelled() async throws {
-        let receiver = try HTTPReceiver()
-        let database = try IsolatedDatabase.make()
-        defer { database.drop() }
-        let connection = try database.connect()
-        let id = try #require(try connection.deliveryID(ofJob: try connection.finishJob(callbackURL: receiver.url)))
-        let dispatcher = try WebhookDispatcher(
-            configuration: testConfiguration("w-task"), connect: { [database] in try database.connect() }, logger: .silent)
-        let task = Task { try await dispatcher.run() }
-        #expect(try await waitUntilAsync(timeout: 60) { try connection.deliveryStatus(id) == .delivered })
-        task.cancel()
-        try await task.value
-        #expect(try connection.attemptRows(id).map { $0[4] } == ["w-task"])
-    }
-
     /// A dispatcher that died mid-attempt (its lease expires) and then writes late: the
     /// attempt is rescued as lost, sent again by another, and the late write is kept in the
     /// history without changing the delivery.
@@ -143,14 +126,4 @@ import Webhooks
             #expect(rows[0][3] == "interrupted: the dispatcher shut down mid-transfer")
         }
     }
-}
-
-/// Polls without blocking the cooperative pool's threads for long.
-func waitUntilAsync(timeout: Double = 15, _ condition: () throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try condition()
 }
