@@ -9,7 +9,7 @@ INSERT INTO scribe.jobs (messages, params, metadata) VALUES
   ('[{"role": "system", "content": "You answer in one short sentence."},
     {"role": "user", "content": "Why is the sky blue?"}]', '{"max_tokens": 48, "temperature": 0}', '{"demo": "chat"}');
 
--- Four jobs sharing one instruction: its cache blocks are computed once.
+-- Four jobs sharing one instruction (prefix blocks are reused by jobs that start after the first computed them).
 INSERT INTO scribe.jobs (messages, params, metadata)
 SELECT jsonb_build_array(
          jsonb_build_object('role', 'system', 'content',
