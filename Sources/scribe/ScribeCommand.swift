@@ -6,6 +6,6 @@ struct ScribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scribe",
         abstract: "Batch text generation from a PostgreSQL job queue.",
-        subcommands: [DoctorCommand.self, TokenizeCommand.self, GenerateCommand.self, WorkerCommand.self,
+        subcommands: [DoctorCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, WorkerCommand.self,
                       MigrateCommand.self, WebhooksCommand.self])
 }

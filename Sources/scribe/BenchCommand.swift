@@ -1,0 +1,133 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Inference
+import Logging
+
+/// Throughput benchmark: every workload at every concurrency through a fresh engine, one
+/// model load for all. Repeats and A/B settings are interleaved so they see the same machine.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure generation throughput, time to first token and memory over workload files.",
+        discussion: """
+            Each workload runs at each concurrency through a new engine (the prefix cache starts empty). \
+            Generated tokens/s and total tokens/s count over the whole run; decode tokens/s only over steps \
+            without prompt rows (llama-batched-bench's S_TG). Time to first token is measured from the request's \
+            submission; as `scribe generate` does, twice the concurrency is kept submitted.
+            """)
+
+    static let defaultWorkloads = ["Jobs/bench/mixed.jsonl", "Jobs/bench/shared-prefix.jsonl"]
+
+    @OptionGroup var model: ModelOption
+
+    @Option(name: .customLong("workload"),
+            help: "JSONL workload file; repeatable (default: \(defaultWorkloads.joined(separator: ", ")), unless --synthetic-prompt-tokens is given).")
+    var workloads: [String] = []
+
+    @Option(help: "Comma-separated concurrencies (sequences generated at once).")
+    var concurrency = "1,8,32,64"
+
+    @Option(help: "Run only the first N prompts of each workload file.")
+    var limit: Int?
+
+    @Option(help: "Prompts of each workload file to run at concurrency 1, which is slow (0: as at other concurrencies).")
+    var sequentialLimit = 16
+
+    @Option(help: "Add a synthetic workload: at concurrency c, c prompts of this many random tokens (llama-batched-bench's -npp).")
+    var syntheticPromptTokens: Int?
+
+    @Option(help: "Tokens each synthetic prompt generates (llama-batched-bench's -ntg).")
+    var syntheticNewTokens = 128
+
+    @Option(help: "Comma-separated batch-invariance settings to compare: on, off or on,off.")
+    var batchInvariant = "on"
+
+    @Option(help: "Rows per forward call (default: the engine's, max(512, concurrency)).")
+    var tokenBudget: Int?
+
+    @Option(name: .customLong("repeat"), help: "Runs of every cell, interleaved; the table shows medians.")
+    var repeats = 1
+
+    @Option(help: "Also write the results as JSON to this file.")
+    var json: String?
+
+    var concurrencies: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    var invariance: [Bool] {
+        batchInvariant.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) == "on" }
+    }
+
+    func validate() throws {
+        let parts = concurrency.split(separator: ",")
+        guard !parts.isEmpty, concurrencies.count == parts.count, concurrencies.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--concurrency must be a comma-separated list of positive integers, such as 1,8,32,64")
+        }
+        let settings = batchInvariant.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !settings.isEmpty, settings.allSatisfy({ $0 == "on" || $0 == "off" }) else {
+            throw ValidationError("--batch-invariant must be on, off, or a comma-separated list of them")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard sequentialLimit >= 0 else { throw ValidationError("--sequential-limit must not be negative") }
+        if let syntheticPromptTokens, syntheticPromptTokens < 1 {
+            throw ValidationError("--synthetic-prompt-tokens must be at least 1")
+        }
+        guard syntheticNewTokens >= 1 else { throw ValidationError("--synthetic-new-tokens must be at least 1") }
+        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        if let tokenBudget, let widest = concurrencies.max(), tokenBudget < widest {
+            throw ValidationError("--token-budget must cover one row per running sequence (at least \(widest))")
+        }
+    }
+
+    func run() throws {
+        var logger = Logger(label: "scribe.bench")
+        logger.logLevel = .warning
+        var loaded: [BenchWorkload] = []
+        let files = workloads.isEmpty && syntheticPromptTokens == nil ? Self.defaultWorkloads : workloads
+        for path in files {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("workload \(path) not found: run from the repository root or pass --workload")
+            }
+            loaded.append(try BenchWorkload.file(path))
+        }
+        if let syntheticPromptTokens {
+            loaded.append(BenchWorkload(
+                name: "pp\(syntheticPromptTokens)-tg\(syntheticNewTokens)",
+                source: .synthetic(promptTokens: syntheticPromptTokens, newTokens: syntheticNewTokens)))
+        }
+        let model = try self.model.load()
+        let machine = BenchMachine.current
+        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore) with \(machine.blasThreads) threads")
+
+        var runs: [BenchMeasurement] = []
+        for round in 1...repeats {
+            for workload in loaded {
+                for concurrency in concurrencies {
+                    var limit = self.limit
+                    if concurrency == 1 && sequentialLimit > 0 { limit = min(limit ?? .max, sequentialLimit) }
+                    let requests = workload.requests(
+                        concurrency: concurrency, limit: limit, vocabularySize: model.config.vocabularySize)
+                    for invariant in invariance {
+                        let run = BenchRun.measure(
+                            model: model, workload: workload.name, requests: requests, concurrency: concurrency,
+                            batchInvariant: invariant, tokenBudget: tokenBudget, logger: logger)
+                        stderr("bench: round \(round)/\(repeats) \(workload.name) c=\(concurrency) invariant=\(invariant ? "on" : "off"): "
+                            + "\(format(run.seconds, digits: 1)) s, \(format(run.totalPerSecond, digits: 1)) total tok/s")
+                        if run.errors > 0 { stderr("bench: \(run.errors) requests failed") }
+                        runs.append(run)
+                    }
+                }
+            }
+        }
+        let report = BenchReport(machine: machine, model: model.name, repeats: repeats, runs: runs)
+        print(report.table)
+        if let json {
+            try report.json.write(to: URL(fileURLWithPath: json))
+            stderr("bench: wrote \(json)")
+        }
+    }
+
+    private func stderr(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

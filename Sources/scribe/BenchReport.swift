@@ -1,0 +1,102 @@
+import Foundation
+import Inference
+
+/// Where the benchmark ran.
+struct BenchMachine: Codable {
+    var cpu: String
+    var cores: Int
+    var blasCore: String
+    var blasThreads: Int
+
+    static var current: BenchMachine {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let name = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        return BenchMachine(cpu: name, cores: ProcessInfo.processInfo.activeProcessorCount,
+                            blasCore: BLAS.coreName, blasThreads: BLAS.threadCount)
+    }
+}
+
+/// The runs of one benchmark, as a table of medians and as JSON.
+struct BenchReport: Codable {
+    var machine: BenchMachine
+    var model: String
+    var repeats: Int
+    /// Median of the repeats of each (workload, concurrency, batch invariance), in run order.
+    var results: [BenchMeasurement]
+    /// Every run, in the order they ran.
+    var runs: [BenchMeasurement]
+
+    init(machine: BenchMachine, model: String, repeats: Int, runs: [BenchMeasurement]) {
+        self.machine = machine
+        self.model = model
+        self.repeats = repeats
+        self.runs = runs
+        var cells: [String: [BenchMeasurement]] = [:]
+        var order: [String] = []
+        for run in runs {
+            let key = "\(run.workload)/\(run.concurrency)/\(run.batchInvariant)"
+            if cells[key] == nil { order.append(key) }
+            cells[key, default: []].append(run)
+        }
+        results = order.map { Self.median(cells[$0]!) }
+    }
+
+    /// Each rate and time is the median over the repeats; counts are the first run's.
+    static func median(_ runs: [BenchMeasurement]) -> BenchMeasurement {
+        func middle(_ value: (BenchMeasurement) -> Double) -> Double {
+            let sorted = runs.map(value).sorted()
+            let count = sorted.count
+            return count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2
+        }
+        var result = runs[0]
+        result.seconds = middle(\.seconds)
+        result.generatedPerSecond = middle(\.generatedPerSecond)
+        result.totalPerSecond = middle(\.totalPerSecond)
+        result.decodePerSecond = middle(\.decodePerSecond)
+        result.firstTokenP50 = middle(\.firstTokenP50)
+        result.firstTokenP95 = middle(\.firstTokenP95)
+        result.peakResidentMB = middle(\.peakResidentMB)
+        result.setupSeconds = middle(\.setupSeconds)
+        return result
+    }
+
+    var table: String {
+        let showInvariance = Set(results.map(\.batchInvariant)).count > 1
+        var header = ["workload", "conc"]
+        if showInvariance { header.append("invariant") }
+        header += ["prompts", "gen tok/s", "total tok/s", "decode tok/s", "TTFT p50 s", "TTFT p95 s",
+                   "peak MB", "prefix hits", "seconds"]
+        var rows = [header]
+        for run in results {
+            var row = [run.workload, "\(run.concurrency)"]
+            if showInvariance { row.append(run.batchInvariant ? "on" : "off") }
+            row += [
+                "\(run.requests)", format(run.generatedPerSecond, digits: 1), format(run.totalPerSecond, digits: 1),
+                format(run.decodePerSecond, digits: 1), format(run.firstTokenP50, digits: 2),
+                format(run.firstTokenP95, digits: 2), "\(Int(run.peakResidentMB.rounded()))",
+                "\(run.prefixHitTokens)", format(run.seconds, digits: 1),
+            ]
+            rows.append(row)
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }
+        let lines = rows.map { row in
+            row.indices.map { column in
+                // Names left-aligned, figures right-aligned.
+                let cell = row[column]
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 0 ? cell + padding : padding + cell
+            }.joined(separator: "  ")
+        }
+        let title = "\(model) on \(machine.cpu) (\(machine.cores) cores), OpenBLAS \(machine.blasCore) × \(machine.blasThreads) threads"
+            + (repeats > 1 ? ", median of \(repeats) interleaved runs" : "")
+        return ([title, ""] + lines).joined(separator: "\n")
+    }
+
+    var json: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+    }
+}
