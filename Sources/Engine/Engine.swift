@@ -32,7 +32,7 @@ public final class Engine: @unchecked Sendable {
         let cache = KVCache(config: model.config, blockSize: configuration.blockSize, blockCount: blockCount)
         context = InferenceContext(
             model: model, cache: cache, maxRows: configuration.tokenBudget,
-            attentionThreads: configuration.attentionThreads, batchInvariant: configuration.batchInvariant)
+            threads: configuration.threads, batchInvariant: configuration.batchInvariant)
         scheduler = Scheduler(SchedulerConfiguration(
             maxRunning: configuration.maxRunning, tokenBudget: configuration.tokenBudget,
             contextLength: model.config.contextLength, blockSize: configuration.blockSize, blockCount: blockCount))

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Inference
 
 public struct EngineConfiguration: Sendable, Equatable {
@@ -9,18 +12,19 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var blockSize: Int = 16
     /// Positions the KV cache holds over all sequences; nil: `maxRunning` × min(context, 2048).
     public var cachePositions: Int?
-    /// Fixed 16-row weight products, so greedy and seeded results never depend on the batch.
+    /// Weight products cut so that greedy and seeded results never depend on the batch.
     public var batchInvariant = true
-    public var attentionThreads = 2
+    /// Threads of the forward pass (weight products and attention); default: one per core.
+    public var threads: Int
 
     public init(maxRunning: Int = 32, tokenBudget: Int? = nil, blockSize: Int = 16, cachePositions: Int? = nil,
-                batchInvariant: Bool = true, attentionThreads: Int = 2) {
+                batchInvariant: Bool = true, threads: Int? = nil) {
         self.maxRunning = maxRunning
         self.tokenBudget = tokenBudget ?? max(512, maxRunning)
         self.blockSize = blockSize
         self.cachePositions = cachePositions
         self.batchInvariant = batchInvariant
-        self.attentionThreads = attentionThreads
+        self.threads = threads ?? max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
     func blockCount(for config: ModelConfig) -> Int {

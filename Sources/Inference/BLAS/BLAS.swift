@@ -20,6 +20,18 @@ public enum BLAS {
             beta, c, blasint(ldc))
     }
 
+    /// C (rows, n) column-major with leading dimension `columnStride` = X · Wᵀ for X (rows, k) and W (n, k), both row-major: the
+    /// batch's rows are the call's M, so OpenBLAS's row kernels run over batch rows (see
+    /// `ProductLayout`); the result comes out transposed, one column per output feature.
+    @inline(__always)
+    static func sgemmBatchMajor(
+        rows: Int, n: Int, k: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+        into c: UnsafeMutablePointer<Float>, columnStride: Int
+    ) {
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, blasint(rows), blasint(n), blasint(k),
+                    1, x, blasint(k), weights, blasint(k), 0, c, blasint(columnStride))
+    }
+
     /// Plain triple loop for the same product, kept as the reference the tests compare with.
     public static func sgemmReference(
         m: Int, n: Int, k: Int,

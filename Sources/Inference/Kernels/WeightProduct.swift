@@ -1,50 +1,59 @@
+import Dispatch
+
 /// y (rows, n) = x (rows, k) · Wᵀ + beta · y for a weight matrix W (n, k), through OpenBLAS.
 ///
-/// OpenBLAS chooses its kernels and blocking by the product's size, so one row's result can
-/// change with the number of rows in the call (measured here: identical for calls of up to 16
-/// rows wherever the row sits, different beyond). With `rowTile` set, every call has exactly
-/// that many rows — the last tile padded through scratch buffers — so a row's result depends
-/// only on that row: batch invariance, at the cost of smaller products.
+/// OpenBLAS runs single-threaded; the output features are split into `threads` column
+/// slices, one call per slice and chunk of rows, so no OpenBLAS threads spin and the split
+/// never moves a row. `layout` cuts the rows into calls (and pads them) so that a row's
+/// result does not depend on the batch around it, when batch invariance is asked for.
+/// x must have `layout.marginRows` rows of readable slack on both sides.
 final class WeightProduct {
-    let rowTile: Int?
-    private let scratchInput: FloatBuffer  // (tile, maxK)
-    private let scratchOutput: FloatBuffer  // (tile, maxN)
-    private let maxK: Int, maxN: Int
+    let layout: ProductLayout
+    let threads: Int
+    /// Column stride of the scratch: the tallest call.
+    private let callHeight: Int
+    private let scratch: FloatBuffer  // (maxN, callHeight): one column per output feature
 
-    init(rowTile: Int?, maxK: Int, maxN: Int) {
-        self.rowTile = rowTile
-        self.maxK = maxK
-        self.maxN = maxN
-        let tile = rowTile ?? 1
-        scratchInput = FloatBuffer(count: tile * maxK)
-        scratchOutput = FloatBuffer(count: tile * maxN)
+    init(layout: ProductLayout, threads: Int, maxN: Int) {
+        self.layout = layout
+        self.threads = max(1, threads)
+        callHeight = layout.chunk + layout.leadingPadding + layout.rowMultiple
+        scratch = FloatBuffer(count: maxN * callHeight)
     }
 
     func callAsFunction(
         rows: Int, n: Int, k: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
         into y: UnsafeMutablePointer<Float>, beta: Float = 0
     ) {
-        guard let tile = rowTile else {
-            BLAS.sgemm(m: rows, n: n, k: k, a: x, lda: k, b: weights, ldb: k, transposeB: true, c: y, ldc: n, beta: beta)
-            return
+        guard rows > 0 else { return }
+        precondition(n * callHeight <= scratch.count, "product wider than the scratch")
+        // Slices of whole 16-column groups keep OpenBLAS on its full-width kernels.
+        let sliceWidth = ((n + threads - 1) / threads + 15) / 16 * 16
+        let sliceCount = (n + sliceWidth - 1) / sliceWidth
+        let scratch = scratch.pointer, layout = layout, callHeight = callHeight
+        let work = { (slice: Int) in
+            let columns = (slice * sliceWidth)..<min(n, (slice + 1) * sliceWidth)
+            var start = 0
+            while start < rows {
+                let chunkRows = min(layout.chunk, rows - start)
+                layout.compute(rows: chunkRows, n: n, k: k, x: x + start * k, weights: weights,
+                               scratch: scratch, columnStride: callHeight, columns: columns)
+                layout.scatter(rows: chunkRows, columns: columns, n: n, scratch: scratch,
+                               columnStride: callHeight, into: y + start * n, beta: beta)
+                start += chunkRows
+            }
         }
-        precondition(k <= maxK && n <= maxN)
-        var start = 0
-        while start + tile <= rows {
-            BLAS.sgemm(m: tile, n: n, k: k, a: x + start * k, lda: k, b: weights, ldb: k, transposeB: true,
-                       c: y + start * n, ldc: n, beta: beta)
-            start += tile
+        if sliceCount == 1 {
+            work(0)
+        } else {
+            let shared = UncheckedSendable(work)
+            DispatchQueue.concurrentPerform(iterations: sliceCount) { shared.value($0) }
         }
-        let rest = rows - start
-        guard rest > 0 else { return }
-        // The last partial tile goes through scratch space padded with zero rows.
-        scratchInput.pointer.update(from: x + start * k, count: rest * k)
-        (scratchInput.pointer + rest * k).update(repeating: 0, count: (tile - rest) * k)
-        if beta != 0 {
-            scratchOutput.pointer.update(from: y + start * n, count: rest * n)
-        }
-        BLAS.sgemm(m: tile, n: n, k: k, a: scratchInput.pointer, lda: k, b: weights, ldb: k, transposeB: true,
-                   c: scratchOutput.pointer, ldc: n, beta: beta)
-        (y + start * n).update(from: scratchOutput.pointer, count: rest * n)
     }
+}
+
+/// Hands a closure over raw pointers to worker threads that touch disjoint memory.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -30,14 +30,15 @@ final class RunState {
     let logits: FloatBuffer  // (maxRows, vocab)
     let scores: FloatBuffer  // (threads, nh · contextLength)
 
-    init(config: ModelConfig, maxRows: Int, threads: Int) {
+    /// Product inputs (xn, attention, hidden) get `marginRows` rows of slack on each side.
+    init(config: ModelConfig, maxRows: Int, threads: Int, marginRows: Int) {
         let qkvSize = config.querySize + 2 * config.kvSize
         x = FloatBuffer(count: maxRows * config.embeddingSize)
-        xn = FloatBuffer(count: maxRows * config.embeddingSize)
+        xn = FloatBuffer(count: maxRows * config.embeddingSize, margin: marginRows * config.embeddingSize)
         qkv = FloatBuffer(count: maxRows * qkvSize)
-        attention = FloatBuffer(count: maxRows * config.querySize)
+        attention = FloatBuffer(count: maxRows * config.querySize, margin: marginRows * config.querySize)
         gateUp = FloatBuffer(count: maxRows * 2 * config.feedForwardSize)
-        hidden = FloatBuffer(count: maxRows * config.feedForwardSize)
+        hidden = FloatBuffer(count: maxRows * config.feedForwardSize, margin: marginRows * config.feedForwardSize)
         logits = FloatBuffer(count: maxRows * config.vocabularySize)
         scores = FloatBuffer(count: threads * config.headCount * config.contextLength)
     }
@@ -52,29 +53,34 @@ public final class InferenceContext {
     public let maxRows: Int
     private let rope: RoPE
     private let state: RunState
-    private let attentionThreads: Int
+    private let threads: Int
     private let product: WeightProduct
 
-    /// - Parameter batchInvariant: run every weight product in fixed tiles of 16 rows so a
-    ///   row's results never depend on the rest of the batch (see `WeightProduct`).
-    public init(model: Model, cache: KVCache, maxRows: Int = 512, attentionThreads: Int = 2,
+    /// - Parameters:
+    ///   - threads: threads for the weight products and attention. OpenBLAS itself is set to
+    ///     one thread for the whole process: its spinning workers would compete with these.
+    ///   - batchInvariant: cut and pad every weight product so that a row's results never
+    ///     depend on the rest of the batch (see `ProductLayout`).
+    public init(model: Model, cache: KVCache, maxRows: Int = 512, threads: Int = 2,
                 batchInvariant: Bool = true) {
         self.model = model
         self.cache = cache
         self.maxRows = maxRows
-        self.attentionThreads = max(1, attentionThreads)
+        self.threads = max(1, threads)
         let config = model.config
         rope = RoPE(dimensions: config.ropeDimensions, base: config.ropeBase, style: config.ropeStyle,
                     maxPositions: config.contextLength)
-        state = RunState(config: config, maxRows: maxRows, threads: self.attentionThreads)
+        BLAS.setThreadCount(1)
+        let layout = batchInvariant
+            ? ProductLayout.invariant(innerDimensions: [config.embeddingSize, config.querySize, config.feedForwardSize])
+            : ProductLayout.unpadded(chunk: maxRows)
+        state = RunState(config: config, maxRows: maxRows, threads: self.threads, marginRows: layout.marginRows)
         let widest = max(config.querySize + 2 * config.kvSize, 2 * config.feedForwardSize, config.vocabularySize)
-        product = WeightProduct(rowTile: batchInvariant ? Self.invariantRowTile : nil,
-                                maxK: max(config.embeddingSize, config.feedForwardSize, config.querySize), maxN: widest)
+        product = WeightProduct(layout: layout, threads: self.threads, maxN: widest)
     }
 
-    /// The largest product height at which OpenBLAS's per-row results were measured not to
-    /// depend on the call's row count or the row's place in it.
-    public static let invariantRowTile = 16
+    /// How weight products are cut into OpenBLAS calls.
+    public var productLayout: String { product.layout.description }
 
     /// Computes the batch: appends every row's key and value to the cache and returns the
     /// logits of the rows that want them.
@@ -187,13 +193,13 @@ public final class InferenceContext {
         }
     }
 
-    /// Attention for every row, rows spread over `attentionThreads` threads.
+    /// Attention for every row, rows spread over `threads` threads.
     private func attend(_ batch: Batch, range: Range<Int>, layerIndex: Int) {
         let job = AttentionJob(
             config: model.config, rows: Array(batch.rows[range]), blockTables: batch.blockTables,
             blockSize: cache.blockSize, keys: cache.keys(layer: layerIndex), values: cache.values(layer: layerIndex),
             qkv: state.qkv.pointer, output: state.attention.pointer, scores: state.scores.pointer,
-            threads: min(attentionThreads, range.count))
+            threads: min(threads, range.count))
         if job.threads <= 1 {
             job.run(thread: 0)
         } else {

@@ -2,21 +2,27 @@
 import Glibc
 #endif
 
-/// f32 memory owned by the weights or a run state, 64-byte aligned for BLAS and SIMD.
+/// Zero-filled f32 memory owned by the weights or a run state, page-aligned for BLAS and
+/// SIMD. It comes straight from the kernel as untouched zero pages, so a large KV cache
+/// costs resident memory only as positions are written.
 public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    private let mapping: UnsafeMutableRawPointer
+    private let mappedBytes: Int
 
-    public init(count: Int) {
+    /// - Parameter margin: floats of zeroed slack before `pointer` and after its `count`
+    ///   floats, for kernels that read a little outside their rows (see `ProductLayout`).
+    public init(count: Int, margin: Int = 0) {
         self.count = count
-        var raw: UnsafeMutableRawPointer?
-        precondition(posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride) == 0,
-                     "out of memory allocating \(count) floats")
-        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: count)
+        mappedBytes = max(count + 2 * margin, 1) * MemoryLayout<Float>.stride
+        let raw = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        precondition(raw != MAP_FAILED && raw != nil, "out of memory allocating \(count) floats")
+        mapping = raw!
+        pointer = mapping.bindMemory(to: Float.self, capacity: count + 2 * margin) + margin
     }
 
-    deinit { free(pointer) }
+    deinit { munmap(mapping, mappedBytes) }
 }
 
 /// A row-major matrix view (rows, columns) into a `FloatBuffer`. A weight matrix has one row
