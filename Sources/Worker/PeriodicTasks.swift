@@ -33,7 +33,10 @@ struct PeriodicTasks {
             nextHeartbeat = now + configuration.heartbeatInterval
         }
         if let retention = configuration.retention, now >= nextRetention {
-            _ = try database.queue.deleteFinished(olderThan: retention)
+            // The worker holding the retention lock deletes old webhook deliveries too.
+            if !(try database.queue.deleteFinished(olderThan: retention)).skipped {
+                _ = try database.deliveries.deleteFinished(olderThan: retention)
+            }
             nextRetention = now + configuration.retentionInterval
         }
     }

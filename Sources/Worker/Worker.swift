@@ -220,12 +220,15 @@ final class WorkerDatabase {
     let queue: JobQueue
     let notifications: JobNotifications
     let registry: WorkerRegistry
+    /// Only for retention: the webhook dispatcher claims deliveries on connections of its own.
+    let deliveries: DeliveryQueue
 
     init(connectionString: String, identity: WorkerIdentity, logger: Logger) throws {
         let connection = try PostgresConnection(connectionString: connectionString)
         try Migrator(connection: connection, logger: logger).checkCompatible()
         queue = JobQueue(connection: connection, workerID: identity.id, logger: logger)
         registry = WorkerRegistry(connection: connection, identity: identity, logger: logger)
+        deliveries = DeliveryQueue(connection: connection, workerID: identity.id, logger: logger)
         notifications = try JobNotifications(connection: PostgresConnection(connectionString: connectionString), logger: logger)
     }
 }
