@@ -51,11 +51,14 @@ import Testing
         meter.record(done: 0, total: 40, at: 0)
         meter.record(done: 12, total: 40, at: 8)
         let line = meter.line(width: 80, detail: "1 failed")
-        // 28 left at 1.5 a second: 18.7 s. The bar takes what the figures leave of 80
-        // columns (34), 30% of it filled.
-        #expect(line == "[" + String(repeating: "#", count: 10) + String(repeating: ".", count: 24) + "]"
+        // 28 left at 1.5 a second: 18.7 s. The bar takes what the figures (44 columns,
+        // 46 reserved) leave of 80: 32, 30% of it filled.
+        #expect(line == "[" + String(repeating: "#", count: 9) + String(repeating: ".", count: 23) + "]"
             + "  12/40  30%  1.5 jobs/s  ETA 0:19  1 failed")
-        #expect(line.count == 80)
+        #expect(line.count == 78)
+        // The bar keeps its width while the figures change length.
+        meter.record(done: 13, total: 40, at: 9)
+        #expect(meter.line(width: 80).prefix { $0 != "]" }.count == line.prefix { $0 != "]" }.count)
         #expect(meter.line(width: 200).count == 42 + 34)  // the bar stops growing at 40
     }
 
@@ -73,6 +76,14 @@ import Testing
         meter.record(done: 0, total: 0, at: 0)
         #expect(meter.fraction == 1)
         #expect(meter.secondsLeft == 0)
+    }
+
+    @Test func decimalsShowSlowRates() {
+        #expect(ProgressMeter.decimal(0.033) == "0.03")
+        #expect(ProgressMeter.decimal(0.7) == "0.70")
+        #expect(ProgressMeter.decimal(0.999) == "1.0")
+        #expect(ProgressMeter.decimal(12.46) == "12.5")
+        #expect(ProgressMeter.decimal(340.4) == "340")
     }
 
     @Test func clockFormat() {

@@ -22,12 +22,12 @@ import Testing
             webhooks: WebhookBacklog(pending: 3, retrying: 1, sending: 2, dead: 4, oldestPendingAge: 12))
         #expect(StatusScreen.render(status) == """
             jobs      queued 120 (5 scheduled later)  running 16  cancelling 1  oldest waiting 1:05
-            finished  last 1m: 42 (40 succeeded, 2 failed, 0 cancelled)  0.7 jobs/s  31.2 tokens/s
-                      last 5m: 121 (118 succeeded, 2 failed, 1 cancelled)  0.4 jobs/s  20.0 tokens/s
+            finished  last 1m: 42 (40 succeeded, 2 failed, 0 cancelled)  0.70 jobs/s  31.2 tokens/s
+                      last 5m: 121 (118 succeeded, 2 failed, 1 cancelled)  0.40 jobs/s  20.0 tokens/s
             workers   1 live, 1 stale  40.1 tokens/s
                       HOST   PID   MODEL                  STATUS   RUNNING  TOKENS/S  HEARTBEAT
                       box-1  1234  SmolLM2-135M-Instruct  running  16       40.1      3s ago
-                      box-2  99    SmolLM2-135M-Instruct  stale    0        0.0       95s ago
+                      box-2  99    SmolLM2-135M-Instruct  stale    0        0.00      95s ago
             webhooks  pending 3 (1 retrying, oldest 0:12)  sending 2  dead 4
 
             """)
@@ -40,7 +40,7 @@ import Testing
             workers: [], webhooks: WebhookBacklog(pending: 0, retrying: 0, sending: 0, dead: 0, oldestPendingAge: nil))
         #expect(StatusScreen.render(status) == """
             jobs      queued 0  running 0  cancelling 0  oldest waiting -
-            finished  last 1m: 0 (0 succeeded, 0 failed, 0 cancelled)  0.0 jobs/s  0.0 tokens/s
+            finished  last 1m: 0 (0 succeeded, 0 failed, 0 cancelled)  0.00 jobs/s  0.00 tokens/s
             workers   0 live
             webhooks  pending 0  sending 0  dead 0
 

@@ -60,12 +60,16 @@ public struct ProgressMeter: Sendable, Equatable {
         figures += "  " + (rate.map { "\(Self.decimal($0)) \(unit)/s" } ?? "-- \(unit)/s")
         figures += "  ETA " + (secondsLeft.map(Self.clock) ?? "--:--")
         if !detail.isEmpty { figures += "  " + detail }
-        let barWidth = min(40, width - figures.count - 2)
+        // The figures get at least `figuresRoom` columns, so the bar keeps its width
+        // while their digits come and go.
+        let barWidth = min(40, width - max(figures.count, Self.figuresRoom) - 2)
         guard barWidth >= 5 else { return String(figures.dropFirst(2).prefix(max(0, width))) }
         let filled = min(barWidth, Int((fraction * Double(barWidth)).rounded(.down)))
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled) + "]"
             + figures
     }
+
+    static let figuresRoom = 46
 
     /// `m:ss`, or `h:mm:ss` from an hour up.
     public static func clock(_ seconds: Double) -> String {
@@ -75,9 +79,14 @@ public struct ProgressMeter: Sendable, Equatable {
         return hours > 0 ? "\(hours):\(two(minutes)):\(two(secs))" : "\(minutes):\(two(secs))"
     }
 
-    /// One decimal below 100, none above: `0.4`, `12.5`, `340`.
-    static func decimal(_ value: Double) -> String {
+    /// Two decimals below 1, one below 100, none above: `0.03`, `12.5`, `340`
+    /// (a slow queue's jobs/s must not read as 0.0).
+    public static func decimal(_ value: Double) -> String {
         if value >= 100 { return String(Int(value.rounded())) }
+        if value < 0.995 {
+            let hundredths = Int((max(0, value) * 100).rounded())
+            return "0." + (hundredths < 10 ? "0" : "") + "\(hundredths)"
+        }
         let tenths = Int((value * 10).rounded())
         return "\(tenths / 10).\(tenths % 10)"
     }
