@@ -24,7 +24,7 @@ struct PeriodicTasks {
         }
         if now >= nextRescue {
             // Any worker rescues jobs whose holder stopped renewing (killed, hung, cut off).
-            _ = try database.queue.rescueExpiredLeases()
+            try worker.rescueExpiredLeases(database)
             nextRescue = now + configuration.lease / 2 * Double.random(in: 0.8...1.2)
         }
         if now >= nextHeartbeat {

@@ -182,6 +182,19 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Ends the attempts of workers that stopped renewing; each counts as the outcome it
+    /// got (`retried` when the job went back to the queue), here since its worker cannot.
+    func rescueExpiredLeases(_ database: WorkerDatabase) throws {
+        for job in try database.queue.rescueExpiredLeases() {
+            switch job.status {
+            case .queued: metrics.jobsFinished(.retried).increment()
+            case .failed: metrics.jobsFinished(.failed).increment()
+            case .cancelled: metrics.jobsFinished(.cancelled).increment()
+            default: break
+            }
+        }
+    }
+
     func heartbeat(_ database: WorkerDatabase) throws {
         let engine = loop.engine
         let rate = engine.statistics.recentTokensPerSecond

@@ -117,7 +117,7 @@ struct WaitCommand: ParsableCommand {
     }
 
     static func summary(_ progress: JobProgress) -> String {
-        var text = "\(progress.total) jobs: \(progress.succeeded) succeeded, \(progress.failed) failed, "
+        var text = "\(progress.total) \(progress.total == 1 ? "job" : "jobs"): \(progress.succeeded) succeeded, \(progress.failed) failed, "
             + "\(progress.cancelled) cancelled"
         if progress.queued + progress.running > 0 {
             text += ", \(progress.running) running, \(progress.queued) queued"

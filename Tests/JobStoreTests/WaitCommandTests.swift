@@ -61,7 +61,7 @@ import TestSupport
                 [Executables.scribe, "wait", "--ids", "\(id)", "--timeout", "1"], environment: Self.environment(database))
             #expect(timedOut.status == 2, "\(timedOut.standardError)")
             #expect(timedOut.standardError.contains("timed out after"), "\(timedOut.standardError)")
-            #expect(timedOut.standardError.contains("1 jobs: 0 succeeded, 0 failed, 0 cancelled, 0 running, 1 queued"))
+            #expect(timedOut.standardError.contains("1 job: 0 succeeded, 0 failed, 0 cancelled, 0 running, 1 queued"))
 
             let unknown = try ChildProcess.run(
                 [Executables.scribe, "wait", "--ids", "\(id),424242"], environment: Self.environment(database))

@@ -88,7 +88,8 @@ import Testing
 
     @Test func clockFormat() {
         #expect(ProgressMeter.clock(0) == "0:00")
-        #expect(ProgressMeter.clock(18.2) == "0:19")
+        #expect(ProgressMeter.clock(18.2) == "0:18")
+        #expect(ProgressMeter.clock(18.7) == "0:19")
         #expect(ProgressMeter.clock(65) == "1:05")
         #expect(ProgressMeter.clock(3600 + 2 * 60 + 3) == "1:02:03")
     }

@@ -28,6 +28,14 @@ import TestSupport
                 VALUES ('Write a long story', '{"max_tokens": 4000, "ignore_eos": true}', $1) RETURNING id
                 """, [receiver.url + "/hook"]).scalar)
 
+            // Held by a worker that died: rescued at start (a retried attempt), then run.
+            try connection.query(
+                """
+                INSERT INTO scribe.jobs (prompt, params, status, attempts, worker_id, lease_expires_at, started_at)
+                VALUES ('Ghost', '{"max_tokens": 3, "temperature": 0}', 'running', 1, 'ghost',
+                        now() - interval '1 minute', now() - interval '2 minutes')
+                """)
+
             var environment = Repository.environment
             environment["DATABASE_URL"] = try database.connectionString()
             environment["SCRIBE_LOG_LEVEL"] = "info"
@@ -47,7 +55,7 @@ import TestSupport
             #expect(running, "\(String(describing: during?.families.keys.sorted()))")
             #expect(try eventually(timeout: 120) {
                 try connection.query(
-                    "SELECT count(*) FROM scribe.jobs WHERE status IN ('succeeded', 'failed')").scalar == "4"
+                    "SELECT count(*) FROM scribe.jobs WHERE status IN ('succeeded', 'failed')").scalar == "5"
             }, "\(worker.log)")
             #expect(try connection.query("SELECT scribe.cancel($1)", [long]).scalar == "cancelling")
             let delivered = try eventually(timeout: 120) {
@@ -63,14 +71,15 @@ import TestSupport
             let metrics = try PrometheusExposition(response.body)
             #expect(metrics.families.mapValues(\.type) == ScribeMetricsTests.expectedTypes)
             let totals = try connection.query("SELECT sum(completion_tokens), sum(prompt_tokens) FROM scribe.jobs").rows[0]
-            #expect(metrics.value("scribe_jobs_claimed_total") == 5)
-            #expect(metrics.value("scribe_jobs_finished_total", ["outcome": "succeeded"]) == 3)
+            #expect(metrics.value("scribe_jobs_claimed_total") == 6)
+            #expect(metrics.value("scribe_jobs_finished_total", ["outcome": "succeeded"]) == 4)
+            #expect(metrics.value("scribe_jobs_finished_total", ["outcome": "retried"]) == 1)
             #expect(metrics.value("scribe_jobs_finished_total", ["outcome": "failed"]) == 1)
             #expect(metrics.value("scribe_jobs_finished_total", ["outcome": "cancelled"]) == 1)
             #expect(metrics.value("scribe_tokens_generated_total") == totals[0].flatMap(Double.init))
             #expect(metrics.value("scribe_prompt_tokens_total") == totals[1].flatMap(Double.init))
-            #expect(metrics.value("scribe_time_to_first_token_seconds_count") == 4)
-            #expect(metrics.value("scribe_job_latency_seconds_count") == 4)
+            #expect(metrics.value("scribe_time_to_first_token_seconds_count") == 5)
+            #expect(metrics.value("scribe_job_latency_seconds_count") == 5)
             #expect(metrics.value("scribe_webhook_deliveries_total", ["outcome": "delivered"]) == 5)
             #expect(metrics.value("scribe_webhook_deliveries_total", ["outcome": "failed"]) == 0)
             #expect(metrics.value("scribe_database_errors_total") == 0)

@@ -73,7 +73,7 @@ public struct ProgressMeter: Sendable, Equatable {
 
     /// `m:ss`, or `h:mm:ss` from an hour up.
     public static func clock(_ seconds: Double) -> String {
-        let total = Int(max(0, seconds).rounded(.up))
+        let total = Int(max(0, seconds).rounded())
         let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return hours > 0 ? "\(hours):\(two(minutes)):\(two(secs))" : "\(minutes):\(two(secs))"

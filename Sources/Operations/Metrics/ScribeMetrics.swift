@@ -28,11 +28,13 @@ public final class ScribeMetrics: Sendable {
     /// Label values of `scribe_jobs_finished_total{outcome}`.
     public enum JobOutcome: String, CaseIterable, Sendable {
         case succeeded, failed, cancelled
-        /// The attempt failed and the job went back to the queue for another.
+        /// The attempt was lost (its worker stopped renewing the lease) and the job went
+        /// back to the queue for another; counted by the worker that rescued it.
         case retried
         /// Handed back unfinished while draining (the attempt is not counted).
         case released
-        /// The lease was lost to another worker; the result was not written.
+        /// The lease was lost to another worker (which counted the attempt as rescued);
+        /// the result was not written.
         case lost
     }
 
