@@ -18,11 +18,12 @@ final class ProgressDisplay {
         self.quietInterval = quietInterval
     }
 
-    /// Terminal columns, else `$COLUMNS`, else 80.
+    /// Terminal columns less one (a line as wide as the terminal wraps on some, and `\r`
+    /// would then redraw only its last row), else `$COLUMNS`, else 80.
     var width: Int {
         var size = winsize()
         let read = isTerminal && withUnsafeMutablePointer(to: &size) { ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), $0) } == 0
-        if read, size.ws_col > 0 { return Int(size.ws_col) }
+        if read, size.ws_col > 1 { return Int(size.ws_col) - 1 }
         return ProcessEnvironment.current["COLUMNS"].flatMap { Int($0) } ?? 80
     }
 
