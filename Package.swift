@@ -47,10 +47,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"]),
-        // Logs, Prometheus metrics and sd_notify for running under systemd.
+        // Logs, Prometheus metrics and sd_notify for running under systemd; the status screen and progress bar.
         .target(
             name: "Operations",
-            dependencies: [.product(name: "Logging", package: "swift-log")]),
+            dependencies: ["JobStore", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Worker",
             dependencies: ["Engine", "Inference", "JobStore", "Operations", "Webhooks",
@@ -78,7 +78,7 @@ let package = Package(
             dependencies: ["Webhooks", "JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OperationsTests",
-            dependencies: ["Operations", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Operations", "JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

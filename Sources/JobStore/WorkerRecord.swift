@@ -18,6 +18,26 @@ public struct WorkerRecord: Sendable, Equatable {
     /// Whether it missed enough heartbeats to be expired.
     public var isStale: Bool
 
+    public init(
+        id: String, host: String, pid: Int32, version: String, model: String?, startedAt: String, heartbeatAt: String,
+        heartbeatInterval: Duration, runningSequences: Int, tokensPerSecond: Double, status: WorkerStatus?,
+        heartbeatAge: Double, isStale: Bool
+    ) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.version = version
+        self.model = model
+        self.startedAt = startedAt
+        self.heartbeatAt = heartbeatAt
+        self.heartbeatInterval = heartbeatInterval
+        self.runningSequences = runningSequences
+        self.tokensPerSecond = tokensPerSecond
+        self.status = status
+        self.heartbeatAge = heartbeatAge
+        self.isStale = isStale
+    }
+
     static let columns = """
         id, host, pid, version, model, started_at::text AS started_at, heartbeat_at::text AS heartbeat_at,
         extract(epoch FROM heartbeat_interval)::float8 AS heartbeat_interval, running_sequences,

@@ -13,6 +13,7 @@ import Logging
 final class DispatchLoop {
     private let configuration: WebhookDispatcherConfiguration
     private let connect: @Sendable () throws -> PostgresConnection
+    private let events: DispatcherEvents
     private let multi: CurlMulti
     private let mailbox: ResolutionMailbox
     private let isStopping: () -> Bool
@@ -30,12 +31,16 @@ final class DispatchLoop {
     private var nextRescue: ContinuousClock.Instant
     private var nextConnect: ContinuousClock.Instant
     private var reconnectDelay: Duration = .milliseconds(100)
+    /// A connection failed since the last successful connect (the next one is a reconnect).
+    private var lostConnection = false
     private var drainDeadline: ContinuousClock.Instant?
 
     init(configuration: WebhookDispatcherConfiguration, connect: @escaping @Sendable () throws -> PostgresConnection,
-         multi: CurlMulti, mailbox: ResolutionMailbox, isStopping: @escaping () -> Bool, logger: Logger) {
+         events: DispatcherEvents, multi: CurlMulti, mailbox: ResolutionMailbox, isStopping: @escaping () -> Bool,
+         logger: Logger) {
         self.configuration = configuration
         self.connect = connect
+        self.events = events
         self.multi = multi
         self.mailbox = mailbox
         self.isStopping = isStopping
@@ -91,7 +96,10 @@ final class DispatchLoop {
                 listener = connection
             }
             reconnectDelay = .milliseconds(100)
+            if lostConnection { events.reconnected() }
+            lostConnection = false
         } catch {
+            noteDatabaseError()
             logger.warning("Database unreachable", metadata: [
                 "error.message": "\(error)", "retry.seconds": "\(reconnectDelay.seconds)",
             ])
@@ -108,11 +116,17 @@ final class DispatchLoop {
             return try body(queue)
         } catch {
             logger.warning("Database statement failed", metadata: ["error.message": "\(error)"])
+            noteDatabaseError()
             self.queue = nil
             listener = nil
             nextConnect = clock.now + reconnectDelay
             return nil
         }
+    }
+
+    private func noteDatabaseError() {
+        lostConnection = true
+        events.databaseError()
     }
 
     private func claim(_ now: ContinuousClock.Instant) {
@@ -134,6 +148,7 @@ final class DispatchLoop {
             if let listener, !(try listener.waitForNotifications(timeout: .zero)).isEmpty { claimSoon = true }
         } catch {
             logger.warning("Notification connection lost", metadata: ["error.message": "\(error)"])
+            noteDatabaseError()
             listener = nil
             nextConnect = clock.now + reconnectDelay
         }
@@ -178,7 +193,7 @@ final class DispatchLoop {
         for resolved in mailbox.take() {
             resolving -= 1
             if stopping {
-                unwritten.append(DeliveryAttemptRecord(
+                record(DeliveryAttemptRecord(
                     delivery: resolved.delivery.fence, outcome: .interrupted(after: .zero), startedAt: Date(),
                     error: "interrupted: the dispatcher shut down before sending"))
                 continue
@@ -233,7 +248,7 @@ final class DispatchLoop {
     private func abortInFlight() {
         for transfer in inFlight.values {
             multi.remove(transfer.easy)
-            unwritten.append(DeliveryAttemptRecord(
+            record(DeliveryAttemptRecord(
                 delivery: transfer.delivery.fence, outcome: .interrupted(after: .zero), startedAt: transfer.startedAt,
                 latency: transfer.elapsed, error: "interrupted: the dispatcher shut down mid-transfer"))
         }
@@ -257,7 +272,13 @@ final class DispatchLoop {
         case .dead, .refused: logger.warning("Webhook given up", metadata: metadata)
         case .interrupted: logger.info("Webhook attempt interrupted", metadata: metadata)
         }
-        unwritten.append(record)
+        self.record(record)
+    }
+
+    /// Every ended attempt passes here: kept for the next write-back, and counted.
+    private func record(_ attempt: DeliveryAttemptRecord) {
+        unwritten.append(attempt)
+        events.attemptFinished(attempt.outcome)
     }
 
     /// Until the next claim, rescue or reconnect is due (libcurl's own timers cap it further).

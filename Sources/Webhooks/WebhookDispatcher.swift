@@ -21,6 +21,7 @@ import Logging
 public final class WebhookDispatcher: @unchecked Sendable {
     public let configuration: WebhookDispatcherConfiguration
     private let connect: @Sendable () throws -> PostgresConnection
+    private let events: DispatcherEvents
     private let logger: Logger
     /// Used by the loop's thread only, except `wakeup()` (thread-safe per libcurl).
     private let multi: CurlMulti
@@ -30,11 +31,14 @@ public final class WebhookDispatcher: @unchecked Sendable {
 
     /// - Parameter connect: opens a database connection (called for the claim connection
     ///   and the LISTEN connection, and again after a connection is lost).
+    /// - Parameter events: told of every attempt's outcome and of database trouble (metrics).
     public init(configuration: WebhookDispatcherConfiguration,
-                connect: @escaping @Sendable () throws -> PostgresConnection, logger: Logger) throws {
+                connect: @escaping @Sendable () throws -> PostgresConnection,
+                events: DispatcherEvents = .none, logger: Logger) throws {
         precondition(configuration.maxInFlight > 0, "maxInFlight must be positive")
         self.configuration = configuration
         self.connect = connect
+        self.events = events
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
@@ -50,7 +54,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
         precondition(!again, "a WebhookDispatcher runs once; make a new one to run again")
         let mailbox = ResolutionMailbox { [multi] in multi.wakeup() }
         let loop = DispatchLoop(
-            configuration: configuration, connect: connect, multi: multi, mailbox: mailbox,
+            configuration: configuration, connect: connect, events: events, multi: multi, mailbox: mailbox,
             isStopping: { [unowned self] in self.isStopRequested }, logger: logger)
         try loop.run()
     }

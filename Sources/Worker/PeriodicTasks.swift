@@ -24,7 +24,7 @@ struct PeriodicTasks {
         }
         if now >= nextRescue {
             // Any worker rescues jobs whose holder stopped renewing (killed, hung, cut off).
-            _ = try database.queue.rescueExpiredLeases()
+            try worker.rescueExpiredLeases(database)
             nextRescue = now + configuration.lease / 2 * Double.random(in: 0.8...1.2)
         }
         if now >= nextHeartbeat {
@@ -33,7 +33,10 @@ struct PeriodicTasks {
             nextHeartbeat = now + configuration.heartbeatInterval
         }
         if let retention = configuration.retention, now >= nextRetention {
-            _ = try database.queue.deleteFinished(olderThan: retention)
+            // The worker holding the retention lock deletes old webhook deliveries too.
+            if !(try database.queue.deleteFinished(olderThan: retention)).skipped {
+                _ = try database.deliveries.deleteFinished(olderThan: retention)
+            }
             nextRetention = now + configuration.retentionInterval
         }
     }

@@ -182,6 +182,19 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Ends the attempts of workers that stopped renewing; each counts as the outcome it
+    /// got (`retried` when the job went back to the queue), here since its worker cannot.
+    func rescueExpiredLeases(_ database: WorkerDatabase) throws {
+        for job in try database.queue.rescueExpiredLeases() {
+            switch job.status {
+            case .queued: metrics.jobsFinished(.retried).increment()
+            case .failed: metrics.jobsFinished(.failed).increment()
+            case .cancelled: metrics.jobsFinished(.cancelled).increment()
+            default: break
+            }
+        }
+    }
+
     func heartbeat(_ database: WorkerDatabase) throws {
         let engine = loop.engine
         let rate = engine.statistics.recentTokensPerSecond
@@ -220,12 +233,15 @@ final class WorkerDatabase {
     let queue: JobQueue
     let notifications: JobNotifications
     let registry: WorkerRegistry
+    /// Only for retention: the webhook dispatcher claims deliveries on connections of its own.
+    let deliveries: DeliveryQueue
 
     init(connectionString: String, identity: WorkerIdentity, logger: Logger) throws {
         let connection = try PostgresConnection(connectionString: connectionString)
         try Migrator(connection: connection, logger: logger).checkCompatible()
         queue = JobQueue(connection: connection, workerID: identity.id, logger: logger)
         registry = WorkerRegistry(connection: connection, identity: identity, logger: logger)
+        deliveries = DeliveryQueue(connection: connection, workerID: identity.id, logger: logger)
         notifications = try JobNotifications(connection: PostgresConnection(connectionString: connectionString), logger: logger)
     }
 }

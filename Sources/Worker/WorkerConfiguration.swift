@@ -10,7 +10,7 @@ public struct WorkerConfiguration: Sendable {
     /// How long to wait for a NOTIFY before polling the queue anyway.
     public var pollInterval: Duration = .seconds(1)
     public var heartbeatInterval: Duration = .seconds(10)
-    /// Finished jobs older than this are deleted; nil keeps them.
+    /// Finished jobs and webhook deliveries older than this are deleted; nil keeps them.
     public var retention: Duration? = .seconds(14 * 24 * 3600)
     public var retentionInterval: Duration = .seconds(600)
     /// Jobs claimed beyond the running slots, so a new one joins at the very next step.

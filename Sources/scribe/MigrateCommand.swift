@@ -23,14 +23,7 @@ struct MigrateCommand: ParsableCommand {
         logging.bootstrap()
         let logger = Logger(label: "scribe.migrate")
         let environment = ProcessEnvironment.current
-        let connection: PostgresConnection
-        do {
-            connection = try PostgresConnection(environment: environment)
-        } catch {
-            let configured = environment["DATABASE_URL"] != nil || environment.keys.contains { $0.hasPrefix("PG") }
-            throw Failure(description: "cannot connect to PostgreSQL: \(error)" + (configured ? "" :
-                "\nSet DATABASE_URL (Ops/pg url prints one for the private server) or PGHOST/PGDATABASE."))
-        }
+        let connection = try DatabaseConnection.open(environment: environment)
         let migrator = Migrator(connection: connection, logger: logger)
         if status {
             try printStatus(migrator)
@@ -42,14 +35,9 @@ struct MigrateCommand: ParsableCommand {
                 print("applied \(migration.label)")
             }
         } catch let error as MigrationError {
-            throw Failure(description: error.description)
+            throw CommandFailure(description: error.description)
         }
         print("schema version \(try migrator.currentVersion()) (this scribe knows up to \(migrator.latestKnownVersion))")
-    }
-
-    /// Printed as "Error: …" with exit status 1, without the usage text ValidationError adds.
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
     }
 
     private func printStatus(_ migrator: Migrator) throws {

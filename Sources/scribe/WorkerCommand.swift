@@ -45,8 +45,11 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Address the metrics server binds (default: $SCRIBE_METRICS_ADDRESS, else 127.0.0.1).")
     var metricsAddress: String?
 
-    @Option(help: "Delete finished jobs older than this many days; 0 keeps them (default: $SCRIBE_RETENTION_DAYS, else 14).")
+    @Option(help: "Delete finished jobs and webhook deliveries older than this many days; 0 keeps them (default: $SCRIBE_RETENTION_DAYS, else 14).")
     var retentionDays: Double?
+
+    @Option(help: "Seconds between retention passes (default: $SCRIBE_RETENTION_INTERVAL, else 600).")
+    var retentionInterval: Double?
 
     @Flag(help: "Apply pending database migrations before starting.")
     var migrate = false
@@ -85,6 +88,8 @@ struct WorkerCommand: ParsableCommand {
         configuration.lease = .milliseconds(Int(max(1, setting(lease, "SCRIBE_LEASE", { Double($0) }, 30)) * 1000))
         let days = setting(retentionDays, "SCRIBE_RETENTION_DAYS", { Double($0) }, 14)
         configuration.retention = days > 0 ? .seconds(days * 86400) : nil
+        let retentionSeconds = setting(retentionInterval, "SCRIBE_RETENTION_INTERVAL", { Double($0) }, 600)
+        configuration.retentionInterval = .milliseconds(Int(max(0.1, retentionSeconds) * 1000))
 
         var server: MetricsServer?
         if let port = metricsPort ?? environment["SCRIBE_METRICS_PORT"].flatMap({ Int($0) }) {
@@ -96,7 +101,7 @@ struct WorkerCommand: ParsableCommand {
         let worker = Worker(configuration: configuration, model: loaded, connectionString: connectionString,
                             logger: logger, metrics: metrics, notifier: notifier)
         let dispatcher = try startWebhooks(workerID: worker.identity.id, connectionString: connectionString,
-                                           environment: environment, logger: logger)
+                                           environment: environment, metrics: metrics, logger: logger)
         defer { dispatcher?.stop() }
         let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -111,11 +116,12 @@ struct WorkerCommand: ParsableCommand {
 
     /// The webhook dispatcher on a thread of its own, so generation never waits for receivers.
     private func startWebhooks(workerID: String, connectionString: String, environment: [String: String],
-                               logger: Logger) throws -> DispatcherThread? {
+                               metrics: ScribeMetrics, logger: Logger) throws -> DispatcherThread? {
         guard !noWebhooks else { return nil }
         let dispatcher = try WebhookDispatcher(
             configuration: webhooks.configuration(workerID: workerID, environment: environment),
-            connect: { try PostgresConnection(connectionString: connectionString) }, logger: logger)
+            connect: { try PostgresConnection(connectionString: connectionString) },
+            events: .recording(into: metrics), logger: logger)
         return DispatcherThread(dispatcher: dispatcher, logger: logger)
     }
 

@@ -9,10 +9,12 @@ final class RunningDispatcher: @unchecked Sendable {
     let dispatcher: WebhookDispatcher
     private let stopped = DispatchSemaphore(value: 0)
 
-    init(_ database: IsolatedDatabase, _ configuration: WebhookDispatcherConfiguration, logger: Logger = .silent) throws {
+    init(_ database: IsolatedDatabase, _ configuration: WebhookDispatcherConfiguration,
+         events: DispatcherEvents = .none, logger: Logger = .silent) throws {
         let worker = configuration.workerID
         dispatcher = try WebhookDispatcher(
-            configuration: configuration, connect: { try database.connect(applicationName: worker) }, logger: logger)
+            configuration: configuration, connect: { try database.connect(applicationName: worker) },
+            events: events, logger: logger)
         let dispatcher = dispatcher, stopped = stopped
         Thread.detachNewThread {
             try? dispatcher.runOnCurrentThread()

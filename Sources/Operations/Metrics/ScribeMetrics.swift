@@ -1,3 +1,5 @@
+import JobStore
+
 /// Every metric a Scribe worker exposes, defined in one place so names, help texts,
 /// labels and buckets are decided once. Keep the handles: updating them is lock-free
 /// (counters, gauges) or one short lock (histograms).
@@ -26,11 +28,13 @@ public final class ScribeMetrics: Sendable {
     /// Label values of `scribe_jobs_finished_total{outcome}`.
     public enum JobOutcome: String, CaseIterable, Sendable {
         case succeeded, failed, cancelled
-        /// The attempt failed and the job went back to the queue for another.
+        /// The attempt was lost (its worker stopped renewing the lease) and the job went
+        /// back to the queue for another; counted by the worker that rescued it.
         case retried
         /// Handed back unfinished while draining (the attempt is not counted).
         case released
-        /// The lease was lost to another worker; the result was not written.
+        /// The lease was lost to another worker (which counted the attempt as rescued);
+        /// the result was not written.
         case lost
     }
 
@@ -41,6 +45,16 @@ public final class ScribeMetrics: Sendable {
         case retried
         /// The last attempt failed; no more will be made.
         case failed
+
+        /// The label of an attempt's outcome: an interrupted attempt (shutdown) is tried
+        /// again, a refused one (destination guard) is never sent.
+        public init(_ outcome: DeliveryAttemptRecord.Outcome) {
+            switch outcome {
+            case .delivered: self = .delivered
+            case .retry, .interrupted: self = .retried
+            case .dead, .refused: self = .failed
+            }
+        }
     }
 
     /// Seconds, from a quick first token on a small model to a long queue of prefill.
@@ -63,7 +77,7 @@ public final class ScribeMetrics: Sendable {
             "scribe_time_to_first_token_seconds", help: "Seconds from claiming a job to its first generated token.",
             buckets: Self.timeToFirstTokenBuckets)
         jobLatency = registry.histogram(
-            "scribe_job_latency_seconds", help: "Seconds from claiming a job to writing its result.",
+            "scribe_job_latency_seconds", help: "Seconds from enqueueing a job to its result (queue wait included).",
             buckets: Self.jobLatencyBuckets)
         webhookDeliveries = registry.counterFamily(
             "scribe_webhook_deliveries_total", help: "Webhook delivery attempts, by outcome.", labelNames: ["outcome"])
