@@ -142,10 +142,25 @@ import TestSupport
         }
     }
 
-    /// A bad command line is refused before any model is loaded.
-    @Test func promptAndInputTogetherAreRefused() throws {
-        let result = try ChildProcess.run([Executables.scribe, "generate", "--prompt", "x", "--input", "/nonexistent"])
+    /// A bad command line is refused, with the reason, before any model is loaded.
+    @Test(arguments: [
+        (["--prompt", "x", "--input", "/nonexistent"], "either --prompt or --input"),
+        (["--prompt", "x", "--max-tokens", "0"], "--max-tokens must be at least 1"),
+        (["--prompt", "x", "--temperature=-1"], "--temperature must be a number >= 0"),
+        (["--input", "/nonexistent", "--concurrency", "0"], "--concurrency must be at least 1"),
+    ])
+    func badArgumentsAreRefused(_ arguments: [String], _ reason: String) throws {
+        let result = try ChildProcess.run([Executables.scribe, "generate", "--model", "/nonexistent.gguf"] + arguments)
         #expect(result.status != 0)
-        #expect(result.standardError.contains("either --prompt or --input"))
+        #expect(result.standardError.contains(reason), "\(result.standardError)")
+    }
+
+    /// A request the engine refuses ends the command with its reason (not a usage text).
+    @Test func aPromptBeyondTheContextIsAnError() throws {
+        let result = try Self.scribe(["generate", "--prompt", "Hello", "--max-tokens", "9000"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("exceeds the model's context length"), "\(result.standardError)")
+        #expect(!result.standardError.contains("USAGE"))
+        #expect(result.standardOutput.isEmpty)
     }
 }
