@@ -116,8 +116,9 @@ import TestSupport
                     Batch.Row(token: $1, position: $0, sequence: 0, wantsLogits: true)
                 }
                 let logits = try Self.context(model).decode(Batch(rows: rows, blockTables: [(0..<16).map { Int32($0) }]))
-                #expect(Self.difference(logits, sequence.logits) > 100 * Self.tolerance,
-                        "rope \(config.ropeStyle), bias \(config.attentionBias)")
+                let miss = Self.difference(logits, sequence.logits)
+                print("\(architecture) with rope \(config.ropeStyle), bias \(config.attentionBias): max |logit - reference| \(miss)")
+                #expect(miss > 100 * Self.tolerance, "rope \(config.ropeStyle), bias \(config.attentionBias)")
             }
         }
     }
