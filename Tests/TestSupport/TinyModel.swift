@@ -99,12 +99,13 @@ public struct TinyModel: Decodable, Sendable {
 
     /// 256 byte tokens in GPT-2's byte alphabet, a few merges, an end-of-text control token last.
     static func vocabulary(count: Int) -> (tokens: [String], types: [Int32], merges: [String]) {
+        // GPT-2's alphabet: printable bytes stand for themselves, the rest take U+0100 upwards.
+        var nextScalar: UInt32 = 256
         var tokens = (0..<256).map { byte -> String in
             let printable = (0x21...0x7E).contains(byte) || (0xA1...0xAC).contains(byte) || (0xAE...0xFF).contains(byte)
-            let scalar = printable ? byte : 256 + (0..<byte).filter { b in
-                !((0x21...0x7E).contains(b) || (0xA1...0xAC).contains(b) || (0xAE...0xFF).contains(b))
-            }.count
-            return String(Unicode.Scalar(UInt32(scalar))!)
+            if printable { return String(Unicode.Scalar(UInt8(byte))) }
+            defer { nextScalar += 1 }
+            return String(Unicode.Scalar(nextScalar)!)
         }
         let pairs = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("a", "n"), ("e", "r"), ("o", "n"),
                      ("Ġ", "a"), ("r", "e"), ("a", "t"), ("e", "n"), ("o", "r"), ("Ġ", "s"), ("Ġ", "w"), ("i", "s")]
