@@ -22,6 +22,20 @@ import TestSupport
         }
     }
 
+    /// Without --model: $SCRIBE_MODEL, else the cached reference model.
+    @Test func theModelDefaultsToTheCachedReferenceModel() throws {
+        _ = try #require(Repository.referenceModelPath, "reference model not fetched (run Ops/setup)")
+        let row = try #require(Self.cases.first { $0.parse_special && $0.text.contains("<|") })
+        var environment = Repository.environment
+        environment["SCRIBE_MODEL"] = nil
+        let result = try ChildProcess.run([Executables.scribe, "tokenize", "--special"], environment: environment, input: row.text)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(try JSONDecoder().decode([Int32].self, from: Data(result.standardOutput.utf8)) == row.ids)
+        environment["SCRIBE_MODEL"] = "/nonexistent/from-environment.gguf"
+        let named = try ChildProcess.run([Executables.scribe, "tokenize"], environment: environment, input: "hi")
+        #expect(named.status != 0 && named.standardError.contains("/nonexistent/from-environment.gguf"))
+    }
+
     @Test func aMissingModelIsAClearError() throws {
         let result = try ChildProcess.run([Executables.scribe, "tokenize", "--model", "/nonexistent/model.gguf"], input: "hi")
         #expect(result.status != 0)

@@ -15,7 +15,7 @@ The reference is written the way Hugging Face `transformers` computes these mode
 - q/k/v biases (qwen2), grouped-query attention by repeating kv heads, RMSNorm, SwiGLU,
   a separate (qwen2) or tied (llama) output head.
 
-    python3 Tests/Fixtures/tiny-model/reference.py    # numpy; rewrites qwen2.json, llama.json
+    python3 Tests/Fixtures/tiny-model/reference.py    # numpy (made with 2.4.6); rewrites qwen2.json, llama.json
 """
 import json
 import os
