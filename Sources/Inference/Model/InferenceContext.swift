@@ -11,7 +11,9 @@ public struct InferenceError: Error, CustomStringConvertible, Sendable {
 public struct Logits {
     public let count: Int
     public let vocabularySize: Int
-    let base: UnsafeMutablePointer<Float>
+    /// Keeps the buffer alive when the context itself is released first.
+    let storage: FloatBuffer
+    var base: UnsafeMutablePointer<Float> { storage.pointer }
 
     public func row(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
         precondition(index >= 0 && index < count)
@@ -102,7 +104,7 @@ public final class InferenceContext {
             logitRow += wanted.count
             start = end
         }
-        return Logits(count: logitRow, vocabularySize: vocabulary, base: state.logits.pointer)
+        return Logits(count: logitRow, vocabularySize: vocabulary, storage: state.logits)
     }
 
     private func validate(_ batch: Batch) throws {
