@@ -112,7 +112,7 @@ public final class Worker: @unchecked Sendable {
                 metrics.jobsFinished(.released).increment()
                 continue
             }
-            let jobResult = JobTranslation.result(result, for: job)
+            let jobResult = JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer)
             unwritten.append(jobResult)
             metrics.tokensGenerated.add(UInt64(result.completionTokens))
             metrics.promptTokens.add(UInt64(result.promptTokens))
@@ -220,12 +220,14 @@ final class WorkerDatabase {
     let queue: JobQueue
     let notifications: JobNotifications
     let registry: WorkerRegistry
+    let batches: BatchStore
 
     init(connectionString: String, identity: WorkerIdentity, logger: Logger) throws {
         let connection = try PostgresConnection(connectionString: connectionString)
         try Migrator(connection: connection, logger: logger).checkCompatible()
         queue = JobQueue(connection: connection, workerID: identity.id, logger: logger)
         registry = WorkerRegistry(connection: connection, identity: identity, logger: logger)
+        batches = BatchStore(connection: connection, logger: logger)
         notifications = try JobNotifications(connection: PostgresConnection(connectionString: connectionString), logger: logger)
     }
 }

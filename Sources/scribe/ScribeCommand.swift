@@ -7,5 +7,5 @@ struct ScribeCommand: AsyncParsableCommand {
         commandName: "scribe",
         abstract: "Batch text generation from a PostgreSQL job queue.",
         subcommands: [DoctorCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, WorkerCommand.self,
-                      MigrateCommand.self, WebhooksCommand.self])
+                      MigrateCommand.self, WebhooksCommand.self, BatchCommand.self])
 }
