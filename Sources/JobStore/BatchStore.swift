@@ -174,6 +174,11 @@ public final class BatchStore {
         public var expired: Int
         /// Jobs of cancelled or expired batches cancelled or told to stop.
         public var jobsStopped: Int
+
+        public init(expired: Int, jobsStopped: Int) {
+            self.expired = expired
+            self.jobsStopped = jobsStopped
+        }
     }
 
     /// Marks batches whose completion window ended (`scribe.expire_batches`), then stops

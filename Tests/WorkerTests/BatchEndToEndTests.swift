@@ -93,7 +93,8 @@ import TestSupport
             let done = try eventually(timeout: 180) {
                 try Self.status(database, chatBatch).hasPrefix("completed") && Self.status(database, completionBatch).hasPrefix("completed")
             }
-            #expect(done, "\(try Self.status(database, chatBatch)) \(worker.log)")
+            let reached = try Self.status(database, chatBatch)
+            #expect(done, "\(reached) \(worker.log)")
             #expect(try Self.status(database, chatBatch) == "completed total=4 completed=3 failed=1")
 
             let (output, errors) = try Self.results(database, chatBatch)
