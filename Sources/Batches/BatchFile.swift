@@ -1,5 +1,4 @@
 import Engine
-import Foundation
 import JobStore
 
 /// An OpenAI Batch API input file, checked whole before anything is enqueued: every line
@@ -25,7 +24,6 @@ public struct BatchFile: Sendable, Equatable {
         var seen: [String: Int] = [:]  // custom_id -> line
         var endpoint: (BatchEndpoint, line: Int)?
         var model: (String, line: Int)?
-        let decoder = JSONDecoder()
         var lineNumber = 0
         var start = 0
         while start < bytes.count {
@@ -38,7 +36,7 @@ public struct BatchFile: Sendable, Equatable {
             start = end + 1
             guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
             do throws(LineProblem) {
-                let (request, lineEndpoint, lineModel) = try parseLine(line, decoder: decoder)
+                let (request, lineEndpoint, lineModel) = try parseLine(line)
                 if let first = seen[request.customID] {
                     throw LineProblem("duplicate_custom_id", "custom_id \"\(request.customID)\" is already used on line \(first)",
                                       param: "custom_id")
@@ -80,14 +78,12 @@ public struct BatchFile: Sendable, Equatable {
         }
     }
 
-    static func parseLine(
-        _ line: ArraySlice<UInt8>, decoder: JSONDecoder
-    ) throws(LineProblem) -> (BatchJobInput, BatchEndpoint, String?) {
+    static func parseLine(_ line: ArraySlice<UInt8>) throws(LineProblem) -> (BatchJobInput, BatchEndpoint, String?) {
         let value: JSONValue
         do {
-            value = try decoder.decode(JSONValue.self, from: Data(line))
+            value = try JSONValue.parse(utf8: line)
         } catch {
-            throw LineProblem("invalid_json", "the line is not valid JSON: \(Self.reason(error))")
+            throw LineProblem("invalid_json", "the line is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw LineProblem("invalid_json", "the line must be a JSON object, got \(value.summary)")
@@ -131,22 +127,5 @@ public struct BatchFile: Sendable, Equatable {
         let request = BatchJobInput(
             customID: customID, prompt: mapped.prompt, messagesJSON: mapped.messagesJSON, paramsJSON: mapped.paramsJSON)
         return (request, endpoint, mapped.model)
-    }
-
-    /// The decoder's complaint without its coding-path noise.
-    static func reason(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        switch error {
-        case .dataCorrupted(let context):
-            if let underlying = context.underlyingError as NSError?,
-               let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-                return detail
-            }
-            return context.debugDescription
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
-            return context.debugDescription
-        @unknown default:
-            return "\(error)"
-        }
     }
 }

@@ -33,7 +33,7 @@ public enum BatchOutputLine {
                 "id": id, "custom_id": .string(row.customID), "response": .null,
                 "error": .object(["code": .string(code), "message": .string(message)]),
             ])
-            return (.error, BatchJSON.text(line))
+            return (.error, line.jsonText)
         }
         let line: JSONValue = .object([
             "id": id, "custom_id": .string(row.customID), "error": .null,
@@ -42,7 +42,7 @@ public enum BatchOutputLine {
                 "body": body(of: row, context: context),
             ]),
         ])
-        return (.output, BatchJSON.text(line))
+        return (.output, line.jsonText)
     }
 
     /// The error code and message of a request that did not succeed.

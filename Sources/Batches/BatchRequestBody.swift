@@ -1,5 +1,4 @@
 import Engine
-import Foundation
 
 /// The two OpenAI endpoints a batch line may name.
 public enum BatchEndpoint: String, Sendable, CaseIterable {
@@ -111,7 +110,7 @@ public struct BatchRequestBody: Sendable, Equatable {
             throw Problem(message: error.message, param: error.field)
         }
         return BatchRequestBody(
-            prompt: prompt, messagesJSON: messages.map(BatchJSON.text), paramsJSON: BatchJSON.text(.object(params)),
+            prompt: prompt, messagesJSON: messages.map(\.jsonText), paramsJSON: JSONValue.object(params).jsonText,
             model: model, params: parsed)
     }
 
@@ -246,14 +245,5 @@ public struct BatchRequestBody: Sendable, Equatable {
         guard harmless else {
             throw Problem(message: "\(field) = \(value.summary) is not supported", param: field)
         }
-    }
-}
-
-/// Compact JSON text of decoded values.
-enum BatchJSON {
-    static func text(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 }
