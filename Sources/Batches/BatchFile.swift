@@ -13,6 +13,8 @@ public struct BatchFile: Sendable, Equatable {
     /// Why a file was refused: one entry per problem, in line order.
     public struct Refusal: Error, Sendable, Equatable {
         public var errors: [BatchFileError]
+        /// The endpoint of the first good line, for the record of the refusal.
+        public var endpoint: BatchEndpoint?
     }
 
     static let lineKeys: Set<String> = ["custom_id", "method", "url", "body"]
@@ -62,7 +64,7 @@ public struct BatchFile: Sendable, Equatable {
         if errors.isEmpty, requests.isEmpty {
             errors.append(BatchFileError(code: "empty_file", line: nil, message: "the file has no requests"))
         }
-        guard errors.isEmpty, let endpoint else { return .failure(Refusal(errors: errors)) }
+        guard errors.isEmpty, let endpoint else { return .failure(Refusal(errors: errors, endpoint: endpoint?.0)) }
         return .success(BatchFile(endpoint: endpoint.0, model: model?.0, requests: requests))
     }
 

@@ -73,6 +73,7 @@ struct BatchSubmitCommand: ParsableCommand {
             callbackURL: callbackURL, priority: priority)
         switch BatchFile.parse([UInt8](data)) {
         case .failure(let refusal):
+            batch.endpoint = (refusal.endpoint ?? .chatCompletions).rawValue
             try refuse(refusal.errors, batch: batch)
         case .success(let parsed):
             batch.endpoint = parsed.endpoint.rawValue
