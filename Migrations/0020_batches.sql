@@ -18,6 +18,10 @@ CREATE TABLE IF NOT EXISTS scribe.batches (
     requests_total      integer NOT NULL DEFAULT 0,
     requests_completed  integer NOT NULL DEFAULT 0,    -- jobs succeeded
     requests_failed     integer NOT NULL DEFAULT 0,    -- jobs failed, cancelled or expired
+    -- Tokens of the finished requests (OpenAI's batch usage), summed as they finish.
+    input_tokens        bigint NOT NULL DEFAULT 0,
+    cached_tokens       bigint NOT NULL DEFAULT 0,     -- prompt tokens whose KV cache was reused
+    output_tokens       bigint NOT NULL DEFAULT 0,
     created_at          timestamptz NOT NULL DEFAULT now(),
     in_progress_at      timestamptz,
     expires_at          timestamptz,                   -- created_at + completion_window
@@ -76,6 +80,9 @@ BEGIN
     UPDATE scribe.batches AS b
     SET requests_completed = b.requests_completed + (NEW.status = 'succeeded')::int,
         requests_failed = b.requests_failed + (NEW.status <> 'succeeded')::int,
+        input_tokens = b.input_tokens + coalesce(NEW.prompt_tokens, 0),
+        cached_tokens = b.cached_tokens + coalesce((NEW.timings ->> 'cached_prompt_tokens')::numeric::bigint, 0),
+        output_tokens = b.output_tokens + coalesce(NEW.completion_tokens, 0),
         status = CASE WHEN b.requests_completed + b.requests_failed + 1 >= b.requests_total
                            AND b.status IN ('in_progress', 'finalizing', 'cancelling')
                       THEN scribe.batch_final_status(b.cancelling_at, b.expired_at) ELSE b.status END
@@ -150,6 +157,12 @@ LANGUAGE sql STABLE AS $$
         'cancelled_at', extract(epoch FROM batch.cancelled_at)::bigint,
         'request_counts', jsonb_build_object(
             'total', batch.requests_total, 'completed', batch.requests_completed, 'failed', batch.requests_failed),
+        'usage', jsonb_build_object(
+            'input_tokens', batch.input_tokens,
+            'input_tokens_details', jsonb_build_object('cached_tokens', batch.cached_tokens),
+            'output_tokens', batch.output_tokens,
+            'output_tokens_details', jsonb_build_object('reasoning_tokens', 0),
+            'total_tokens', batch.input_tokens + batch.output_tokens),
         'metadata', batch.metadata)
 $$;
 
