@@ -198,7 +198,7 @@ public final class BatchStore {
                 return Sweep(expired: expired, jobsStopped: stopped)
             } catch let error as PostgresError where error.sqlState == "40P01" && attempt < 5 {
                 attempt += 1
-                logger.notice("Batch sweep deadlocked; retrying", metadata: ["attempt": "\(attempt)"])
+                logger.notice("Batch sweep deadlocked; retrying", metadata: ["sweep.attempt": "\(attempt)"])
             }
         }
     }
