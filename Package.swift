@@ -55,10 +55,12 @@ let package = Package(
             name: "Worker",
             dependencies: ["Engine", "Inference", "JobStore", "Operations", "Webhooks",
                            .product(name: "Logging", package: "swift-log")]),
+        // OpenAI Batch API files: validation and output lines, pure; JobStore stores them.
+        .target(name: "Batches", dependencies: ["Engine", "JobStore"]),
         .executableTarget(
             name: "scribe",
             dependencies: [
-                "Inference", "Engine", "JobStore", "Webhooks", "Worker", "Operations",
+                "Inference", "Engine", "JobStore", "Webhooks", "Worker", "Operations", "Batches",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -73,6 +75,7 @@ let package = Package(
             name: "JobStoreTests",
             dependencies: ["JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WorkerTests", dependencies: ["JobStore", "TestSupport"]),
+        .testTarget(name: "BatchesTests", dependencies: ["Batches", "Engine", "JobStore", "TestSupport"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: ["Webhooks", "JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -41,11 +41,11 @@ extension JobQueue {
                                   ELSE 'failed' END,
                     result = r.result, finish_reason = r.finish_reason,
                     prompt_tokens = r.prompt_tokens, completion_tokens = r.completion_tokens,
-                    error = r.error, timings = r.timings,
+                    error = r.error, timings = r.timings, choices = r.choices,
                     finished_at = now(), lease_expires_at = NULL
                 FROM jsonb_to_recordset($2::jsonb) AS r(
                     id bigint, attempt integer, outcome text, result text, finish_reason text,
-                    prompt_tokens integer, completion_tokens integer, error text, timings jsonb)
+                    prompt_tokens integer, completion_tokens integer, error text, timings jsonb, choices jsonb)
                 WHERE j.id = r.id AND j.attempts = r.attempt
                   AND j.worker_id = $1 AND j.status IN ('running', 'cancelling')
                 RETURNING j.id, j.status
@@ -157,6 +157,7 @@ extension JobQueue {
             var completion_tokens: Int?
             var error: String?
             var timings: [String: Double]?
+            var choices: [JobChoice]?
         }
         let rows = results.map { result in
             var row = Row(
@@ -170,6 +171,7 @@ extension JobQueue {
             }
             let timings = result.timings.filter { $0.value.isFinite }
             row.timings = timings.isEmpty ? nil : timings
+            row.choices = result.choices?.map(\.storable)
             return row
         }
         return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)

@@ -20,10 +20,14 @@ public struct JobResult: Sendable, Equatable {
     /// Stored as the `timings` JSON object (`{"prefill_ms": 12.5, ...}`); non-finite
     /// values are dropped (JSON cannot hold them).
     public var timings: [String: Double]
+    /// Every completion, stored in `choices` when the job asked for `n` > 1 or logprobs;
+    /// nil otherwise (`text` and `finishReason` are the one completion).
+    public var choices: [JobChoice]?
 
     public init(
         id: Int64, attempt: Int, outcome: Outcome, text: String? = nil, finishReason: String? = nil,
-        promptTokens: Int? = nil, completionTokens: Int? = nil, timings: [String: Double] = [:]
+        promptTokens: Int? = nil, completionTokens: Int? = nil, timings: [String: Double] = [:],
+        choices: [JobChoice]? = nil
     ) {
         self.id = id
         self.attempt = attempt
@@ -33,6 +37,7 @@ public struct JobResult: Sendable, Equatable {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.timings = timings
+        self.choices = choices
     }
 
     public var fence: JobAttempt { JobAttempt(id: id, attempt: attempt) }

@@ -24,7 +24,7 @@ enum JobTranslation {
         return GenerationRequest(id: String(job.id), prompt: prompt, params: params)
     }
 
-    static func result(_ result: GenerationResult, for job: ClaimedJob) -> JobResult {
+    static func result(_ result: GenerationResult, for job: ClaimedJob, tokenizer: Tokenizer) -> JobResult {
         var timings = [
             "queued_ms": result.timings.queued * 1000,
             "first_token_ms": result.timings.firstToken * 1000,
@@ -44,7 +44,28 @@ enum JobTranslation {
             return JobResult(
                 id: job.id, attempt: job.attempt, outcome: outcome, text: first.text,
                 finishReason: first.finishReason.rawValue, promptTokens: result.promptTokens,
-                completionTokens: result.completionTokens, timings: timings)
+                completionTokens: result.completionTokens, timings: timings,
+                choices: choices(completions, tokenizer: tokenizer))
+        }
+    }
+
+    /// Every completion with its tokens spelled out, for the `choices` column; nil when
+    /// the job asked for one completion without logprobs (`result` holds it all).
+    static func choices(_ completions: [Completion], tokenizer: Tokenizer) -> [JobChoice]? {
+        guard completions.count > 1 || completions.contains(where: { $0.logprobs != nil }) else { return nil }
+        func spelled(_ token: TokenID, _ logprob: Float) -> JobChoice.TokenLogprob {
+            let bytes = tokenizer.bytes(of: token)
+            return JobChoice.TokenLogprob(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: Double(logprob))
+        }
+        return completions.map { completion in
+            JobChoice(
+                index: completion.index, text: completion.text, finishReason: completion.finishReason.rawValue,
+                logprobs: completion.logprobs?.map { sample in
+                    let own = spelled(sample.token, sample.logprob ?? 0)
+                    return JobChoice.TokenLogprobs(
+                        token: own.token, bytes: own.bytes, logprob: own.logprob,
+                        topLogprobs: sample.topLogprobs.map { spelled($0.token, $0.logprob) })
+                })
         }
     }
 }

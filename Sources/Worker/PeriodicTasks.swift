@@ -8,6 +8,7 @@ struct PeriodicTasks {
     private var nextRescue: ContinuousClock.Instant
     private var nextHeartbeat: ContinuousClock.Instant
     private var nextRetention: ContinuousClock.Instant
+    private var nextBatchSweep: ContinuousClock.Instant
 
     init(configuration: WorkerConfiguration, now: ContinuousClock.Instant) {
         self.configuration = configuration
@@ -15,6 +16,7 @@ struct PeriodicTasks {
         nextRescue = now
         nextHeartbeat = now + configuration.heartbeatInterval
         nextRetention = now + configuration.retentionInterval / 10
+        nextBatchSweep = now
     }
 
     mutating func run(database: WorkerDatabase, worker: Worker, now: ContinuousClock.Instant) throws {
@@ -31,6 +33,12 @@ struct PeriodicTasks {
             try worker.heartbeat(database)
             _ = try database.registry.expireStale()
             nextHeartbeat = now + configuration.heartbeatInterval
+        }
+        if now >= nextBatchSweep {
+            // Any worker expires batches past their completion window and stops the
+            // requests of cancelled ones (scribe.cancel_batch from SQL leaves that to us).
+            _ = try database.batches.sweep()
+            nextBatchSweep = now + configuration.batchSweepInterval * Double.random(in: 0.8...1.2)
         }
         if let retention = configuration.retention, now >= nextRetention {
             // The worker holding the retention lock deletes old webhook deliveries too.

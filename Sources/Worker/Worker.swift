@@ -112,7 +112,7 @@ public final class Worker: @unchecked Sendable {
                 metrics.jobsFinished(.released).increment()
                 continue
             }
-            let jobResult = JobTranslation.result(result, for: job)
+            let jobResult = JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer)
             unwritten.append(jobResult)
             metrics.tokensGenerated.add(UInt64(result.completionTokens))
             metrics.promptTokens.add(UInt64(result.promptTokens))
@@ -235,6 +235,7 @@ final class WorkerDatabase {
     let registry: WorkerRegistry
     /// Only for retention: the webhook dispatcher claims deliveries on connections of its own.
     let deliveries: DeliveryQueue
+    let batches: BatchStore
 
     init(connectionString: String, identity: WorkerIdentity, logger: Logger) throws {
         let connection = try PostgresConnection(connectionString: connectionString)
@@ -242,6 +243,7 @@ final class WorkerDatabase {
         queue = JobQueue(connection: connection, workerID: identity.id, logger: logger)
         registry = WorkerRegistry(connection: connection, identity: identity, logger: logger)
         deliveries = DeliveryQueue(connection: connection, workerID: identity.id, logger: logger)
+        batches = BatchStore(connection: connection, logger: logger)
         notifications = try JobNotifications(connection: PostgresConnection(connectionString: connectionString), logger: logger)
     }
 }

@@ -13,6 +13,8 @@ public struct WorkerConfiguration: Sendable {
     /// Finished jobs and webhook deliveries older than this are deleted; nil keeps them.
     public var retention: Duration? = .seconds(14 * 24 * 3600)
     public var retentionInterval: Duration = .seconds(600)
+    /// How often to expire batches past their completion window and stop cancelled ones.
+    public var batchSweepInterval: Duration = .seconds(5)
     /// Jobs claimed beyond the running slots, so a new one joins at the very next step.
     public var prefetch: Int
 

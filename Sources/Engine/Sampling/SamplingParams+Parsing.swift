@@ -91,7 +91,7 @@ extension SamplingParams {
     }
 
     /// Levenshtein distance, for "did you mean" hints on short field names.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
         var row = Array(0...b.count)
