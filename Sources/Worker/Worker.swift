@@ -11,7 +11,8 @@ import Webhooks
 public final class Worker: @unchecked Sendable {
     public let configuration: WorkerConfiguration
     public let identity: WorkerIdentity
-    private let connectionString: String
+    /// Opens a database connection (the worker's two, and again after a loss).
+    private let connect: @Sendable () throws -> PostgresConnection
     private let logger: Logger
     private let metrics: ScribeMetrics
     private let notifier: SystemdNotifier
@@ -30,10 +31,11 @@ public final class Worker: @unchecked Sendable {
     private var toRelease: [JobAttempt] = []
     private var reconnectDelay: Duration = .milliseconds(100)
 
-    public init(configuration: WorkerConfiguration, model: Model, connectionString: String,
+    public init(configuration: WorkerConfiguration, model: Model,
+                connect: @escaping @Sendable () throws -> PostgresConnection,
                 logger: Logger, metrics: ScribeMetrics, notifier: SystemdNotifier) {
         self.configuration = configuration
-        self.connectionString = connectionString
+        self.connect = connect
         self.logger = logger
         self.metrics = metrics
         self.notifier = notifier
@@ -58,7 +60,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Connects, announces readiness, and works until stopped and drained.
     public func run() throws {
-        database = try WorkerDatabase(connectionString: connectionString, identity: identity, logger: logger)
+        database = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
         try database!.registry.register(status: .running)
         loop.start()
         try? notifier.send(.ready, .status("waiting for jobs"))
@@ -192,8 +194,9 @@ public final class Worker: @unchecked Sendable {
 
     private func connected() throws -> WorkerDatabase {
         if let database { return database }
-        let fresh = try WorkerDatabase(connectionString: connectionString, identity: identity, logger: logger)
-        _ = try fresh.registry.heartbeat(runningSequences: loop.engine.runningSequences, tokensPerSecond: 0, status: .running)
+        let fresh = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
+        _ = try fresh.registry.heartbeat(runningSequences: loop.engine.runningSequences, tokensPerSecond: 0,
+                                         status: stopRequested > 0 ? .draining : .running)
         database = fresh
         reconnectDelay = .milliseconds(100)
         metrics.databaseReconnects.increment()
@@ -221,12 +224,12 @@ final class WorkerDatabase {
     let notifications: JobNotifications
     let registry: WorkerRegistry
 
-    init(connectionString: String, identity: WorkerIdentity, logger: Logger) throws {
-        let connection = try PostgresConnection(connectionString: connectionString)
+    init(connect: () throws -> PostgresConnection, identity: WorkerIdentity, logger: Logger) throws {
+        let connection = try connect()
         try Migrator(connection: connection, logger: logger).checkCompatible()
         queue = JobQueue(connection: connection, workerID: identity.id, logger: logger)
         registry = WorkerRegistry(connection: connection, identity: identity, logger: logger)
-        notifications = try JobNotifications(connection: PostgresConnection(connectionString: connectionString), logger: logger)
+        notifications = try JobNotifications(connection: connect(), logger: logger)
     }
 }
 
