@@ -30,6 +30,9 @@ public final class Worker: @unchecked Sendable {
     private var releasing: Set<Int64> = []
     private var toRelease: [JobAttempt] = []
     private var reconnectDelay: Duration = .milliseconds(100)
+    /// How many jobs tend to finish at once (the largest recent batch, decaying): short jobs
+    /// finish a whole batch per step, and as many must be waiting to refill it at the next.
+    private var finishingBurst = 0
 
     public init(configuration: WorkerConfiguration, model: Model,
                 connect: @escaping @Sendable () throws -> PostgresConnection,
@@ -107,7 +110,9 @@ public final class Worker: @unchecked Sendable {
     // MARK: - Steps of the loop
 
     private func collectFinished() {
-        for result in loop.takeFinished() {
+        let finished = loop.takeFinished()
+        if !finished.isEmpty { finishingBurst = max(finished.count, (finishingBurst + finished.count) / 2) }
+        for result in finished {
             guard let id = Int64(result.requestID), let job = inFlight.removeValue(forKey: id) else { continue }
             if releasing.remove(id) != nil {
                 toRelease.append(job.fence)
@@ -155,7 +160,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func claim(_ database: WorkerDatabase) throws {
-        let free = configuration.capacity - inFlight.count
+        let free = configuration.capacity(finishingBurst: finishingBurst) - inFlight.count
         guard free > 0 else { return }
         let jobs = try database.queue.claim(limit: free, model: configuration.modelName, lease: configuration.lease)
         for job in jobs {

@@ -17,28 +17,30 @@ extension BenchCommand {
             if run.succeeded < run.jobs { stderr("bench: \(run.jobs - run.succeeded) jobs did not succeed") }
             runs.append(run)
         }
+        /// The engine alone, then the same jobs through the job table and a worker.
+        func compare(_ workload: BenchWorkload, path: PipelineMeasurement.Path, concurrency: Int, limit: Int?,
+                     round: Int) throws {
+            let requests = workload.requests(
+                concurrency: concurrency, limit: limit, vocabularySize: model.config.vocabularySize)
+            record(PipelineMeasurement(generate: BenchRun.measure(
+                model: model, workload: workload.name, requests: requests, concurrency: concurrency,
+                batchInvariant: true, tokenBudget: nil, logger: logger), round: round))
+            record(try EndToEndRun.measure(
+                path: path, model: model, database: database, workload: workload.name,
+                jobs: EndToEndRun.jobs(workload, limit: limit), concurrency: concurrency, round: round, logger: logger))
+        }
+        let queueWorkload = try EndToEndRun.queueWorkload(queueJobs)
         for round in 1...repeats {
             if endToEnd {
                 for workload in workloads {
                     for concurrency in concurrencies {
-                        let count = promptLimit(at: concurrency)
-                        let requests = workload.requests(
-                            concurrency: concurrency, limit: count, vocabularySize: model.config.vocabularySize)
-                        record(PipelineMeasurement(generate: BenchRun.measure(
-                            model: model, workload: workload.name, requests: requests, concurrency: concurrency,
-                            batchInvariant: true, tokenBudget: nil, logger: logger), round: round))
-                        record(try EndToEndRun.measure(
-                            path: .endToEnd, model: model, database: database, workload: workload.name,
-                            jobs: EndToEndRun.jobs(workload, limit: count), concurrency: concurrency, round: round,
-                            logger: logger))
+                        try compare(workload, path: .endToEnd, concurrency: concurrency, limit: promptLimit(at: concurrency), round: round)
                     }
                 }
             }
             if queue {
                 for concurrency in concurrencies {
-                    record(try EndToEndRun.measure(
-                        path: .queueWorker, model: model, database: database, workload: "1-token",
-                        jobs: EndToEndRun.queueJobs(queueJobs), concurrency: concurrency, round: round, logger: logger))
+                    try compare(queueWorkload, path: .queueWorker, concurrency: concurrency, limit: nil, round: round)
                     record(try EndToEndRun.measureStatements(
                         database: database, count: queueJobs, batch: concurrency, round: round, logger: logger))
                 }

@@ -14,6 +14,7 @@ final class BenchDatabase: @unchecked Sendable {
         self.serverURL = serverURL
         name = "scribe_bench_\(getpid())"
         let admin = try PostgresConnection(connectionString: serverURL)
+        try admin.execute("SET client_min_messages = warning")  // no NOTICE when there is none to drop
         try admin.execute("DROP DATABASE IF EXISTS \(name)")
         do {
             try admin.execute("CREATE DATABASE \(name)")

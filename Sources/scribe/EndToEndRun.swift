@@ -76,7 +76,7 @@ enum EndToEndRun {
     {
         try database.empty()
         let connection = try database.connect()
-        try BenchDatabase.enqueue(queueJobs(count), on: connection)
+        try BenchDatabase.enqueue(jobs(queueWorkload(count), limit: nil), on: connection)
         let queue = JobQueue(connection: connection, workerID: "bench-statements", logger: logger)
         var succeeded = 0
         let start = ContinuousClock.now
@@ -96,13 +96,14 @@ enum EndToEndRun {
     }
 
     /// Short prompts generating one token each: what is measured is the queue.
-    static func queueJobs(_ count: Int) -> [JSONValue] {
-        (1...max(count, 1)).map { index in
-            .object([
-                "prompt": .string("Job number \(index) says"),
-                "params": .object(["max_tokens": .integer(1), "temperature": .integer(0)]),
-            ])
+    static func queueWorkload(_ count: Int) throws -> BenchWorkload {
+        let objects: [[String: JSONValue]] = (1...max(count, 1)).map { index in
+            ["prompt": .string("Job number \(index) says"), "max_tokens": .integer(1), "temperature": .integer(0)]
         }
+        let requests = try objects.enumerated().map { index, object in
+            try GenerationRequest.parse(object, id: String(index + 1))
+        }
+        return BenchWorkload(name: "1-token", source: .requests(requests), objects: objects)
     }
 
     /// A workload file's lines as job rows: `prompt` or `messages` in their columns, every

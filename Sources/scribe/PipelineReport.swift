@@ -52,15 +52,19 @@ struct PipelineMeasurement: Codable {
 
 /// The runs of `scribe bench --end-to-end` / `--queue`, as a table, ratios and JSON.
 struct PipelineReport: Codable {
-    /// End to end against generate, on one workload at one concurrency.
+    /// Through the job table against the engine alone, on one workload at one concurrency.
     struct Comparison: Codable {
+        /// endToEnd, or queueWorker for the 1-token jobs.
+        var path: PipelineMeasurement.Path
         var workload: String
         var concurrency: Int
         var generateTokensPerSecond: Double
-        var endToEndTokensPerSecond: Double
-        /// Median end-to-end generated tokens/s over median generate tokens/s.
+        var workerTokensPerSecond: Double
+        var generateJobsPerSecond: Double
+        var workerJobsPerSecond: Double
+        /// Median generated tokens/s through the worker over median generate tokens/s.
         var ratio: Double
-        /// Each round's end-to-end run over the generate run next to it.
+        /// Each round's worker run over the generate run before it.
         var roundRatios: [Double]
     }
 
@@ -81,16 +85,18 @@ struct PipelineReport: Codable {
         for run in runs where seen.insert("\(run.path)/\(run.workload)/\(run.concurrency)").inserted {
             let cell = runs.filter { $0.workload == run.workload && $0.concurrency == run.concurrency }
             switch run.path {
-            case .generate, .endToEnd:
-                guard run.path == .generate else { continue }
+            case .generate:
                 let generate = cell.filter { $0.path == .generate }
-                let endToEnd = cell.filter { $0.path == .endToEnd }
-                guard !endToEnd.isEmpty else { continue }
-                let a = medianOf(generate.map(\.generatedPerSecond)), b = medianOf(endToEnd.map(\.generatedPerSecond))
-                let pairs = zip(generate, endToEnd).map { $1.generatedPerSecond / $0.generatedPerSecond }
+                let worker = cell.filter { $0.path == .endToEnd || $0.path == .queueWorker }
+                guard let path = worker.first?.path else { continue }
+                let a = medianOf(generate.map(\.generatedPerSecond)), b = medianOf(worker.map(\.generatedPerSecond))
                 comparisons.append(Comparison(
-                    workload: run.workload, concurrency: run.concurrency, generateTokensPerSecond: a,
-                    endToEndTokensPerSecond: b, ratio: b / a, roundRatios: pairs))
+                    path: path, workload: run.workload, concurrency: run.concurrency, generateTokensPerSecond: a,
+                    workerTokensPerSecond: b, generateJobsPerSecond: medianOf(generate.map(\.jobsPerSecond)),
+                    workerJobsPerSecond: medianOf(worker.map(\.jobsPerSecond)), ratio: b / a,
+                    roundRatios: zip(generate, worker).map { $1.generatedPerSecond / $0.generatedPerSecond }))
+            case .endToEnd:
+                continue
             case .queueWorker, .queueSQL:
                 var median = run
                 let same = cell.filter { $0.path == run.path }
@@ -117,11 +123,14 @@ struct PipelineReport: Codable {
         var lines = [machine.title(model: model) + ", runs in the order they ran", "", TextTable.render(rows)]
         if !comparisons.isEmpty {
             lines.append("")
-            var summary = [["workload", "conc", "generate tok/s", "end-to-end tok/s", "end-to-end / generate", "per round"]]
+            var summary = [["through", "workload", "conc", "generate tok/s", "worker tok/s", "generate jobs/s",
+                            "worker jobs/s", "worker / generate", "per round"]]
             for comparison in comparisons {
                 summary.append([
-                    comparison.workload, "\(comparison.concurrency)", format(comparison.generateTokensPerSecond, digits: 1),
-                    format(comparison.endToEndTokensPerSecond, digits: 1), format(comparison.ratio * 100, digits: 1) + " %",
+                    comparison.path.rawValue, comparison.workload, "\(comparison.concurrency)",
+                    format(comparison.generateTokensPerSecond, digits: 1), format(comparison.workerTokensPerSecond, digits: 1),
+                    format(comparison.generateJobsPerSecond, digits: 1), format(comparison.workerJobsPerSecond, digits: 1),
+                    format(comparison.ratio * 100, digits: 1) + " %",
                     comparison.roundRatios.map { format($0 * 100, digits: 1) }.joined(separator: ", "),
                 ])
             }
