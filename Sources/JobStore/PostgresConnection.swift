@@ -112,7 +112,7 @@ public final class PostgresConnection {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let message = Self.trimmed(PQresultErrorMessage(result))
             throw PostgresError(
-                kind: isConnected ? .query : .connection, sqlState: state,
+                kind: isConnected && !Self.endsTheSession(state) ? .query : .connection, sqlState: state,
                 message: message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message)
         }
     }
@@ -130,6 +130,14 @@ public final class PostgresConnection {
         }
         try execute("COMMIT")
         return value
+    }
+
+    /// SQLSTATEs after which the session is gone even if libpq has not noticed yet:
+    /// class 08 (connection exception) and the server shutting down or restarting
+    /// (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+    static func endsTheSession(_ state: String?) -> Bool {
+        guard let state else { return false }
+        return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
     }
 
     static func trimmed(_ text: UnsafePointer<CChar>?) -> String {

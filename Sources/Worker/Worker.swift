@@ -11,7 +11,8 @@ import Webhooks
 public final class Worker: @unchecked Sendable {
     public let configuration: WorkerConfiguration
     public let identity: WorkerIdentity
-    private let connectionString: String
+    /// Opens a database connection (the worker's two, and again after a loss).
+    private let connect: @Sendable () throws -> PostgresConnection
     private let logger: Logger
     private let metrics: ScribeMetrics
     private let notifier: SystemdNotifier
@@ -29,11 +30,15 @@ public final class Worker: @unchecked Sendable {
     private var releasing: Set<Int64> = []
     private var toRelease: [JobAttempt] = []
     private var reconnectDelay: Duration = .milliseconds(100)
+    /// How many jobs tend to finish at once (the largest recent batch, decaying): short jobs
+    /// finish a whole batch per step, and as many must be waiting to refill it at the next.
+    private var finishingBurst = 0
 
-    public init(configuration: WorkerConfiguration, model: Model, connectionString: String,
+    public init(configuration: WorkerConfiguration, model: Model,
+                connect: @escaping @Sendable () throws -> PostgresConnection,
                 logger: Logger, metrics: ScribeMetrics, notifier: SystemdNotifier) {
         self.configuration = configuration
-        self.connectionString = connectionString
+        self.connect = connect
         self.logger = logger
         self.metrics = metrics
         self.notifier = notifier
@@ -58,7 +63,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Connects, announces readiness, and works until stopped and drained.
     public func run() throws {
-        database = try WorkerDatabase(connectionString: connectionString, identity: identity, logger: logger)
+        database = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
         try database!.registry.register(status: .running)
         loop.start()
         try? notifier.send(.ready, .status("waiting for jobs"))
@@ -105,7 +110,9 @@ public final class Worker: @unchecked Sendable {
     // MARK: - Steps of the loop
 
     private func collectFinished() {
-        for result in loop.takeFinished() {
+        let finished = loop.takeFinished()
+        if !finished.isEmpty { finishingBurst = max(finished.count, (finishingBurst + finished.count) / 2) }
+        for result in finished {
             guard let id = Int64(result.requestID), let job = inFlight.removeValue(forKey: id) else { continue }
             if releasing.remove(id) != nil {
                 toRelease.append(job.fence)
@@ -153,7 +160,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func claim(_ database: WorkerDatabase) throws {
-        let free = configuration.capacity - inFlight.count
+        let free = configuration.capacity(finishingBurst: finishingBurst) - inFlight.count
         guard free > 0 else { return }
         let jobs = try database.queue.claim(limit: free, model: configuration.modelName, lease: configuration.lease)
         for job in jobs {
@@ -205,8 +212,9 @@ public final class Worker: @unchecked Sendable {
 
     private func connected() throws -> WorkerDatabase {
         if let database { return database }
-        let fresh = try WorkerDatabase(connectionString: connectionString, identity: identity, logger: logger)
-        _ = try fresh.registry.heartbeat(runningSequences: loop.engine.runningSequences, tokensPerSecond: 0, status: .running)
+        let fresh = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
+        _ = try fresh.registry.heartbeat(runningSequences: loop.engine.runningSequences, tokensPerSecond: 0,
+                                         status: stopRequested > 0 ? .draining : .running)
         database = fresh
         reconnectDelay = .milliseconds(100)
         metrics.databaseReconnects.increment()
@@ -237,14 +245,14 @@ final class WorkerDatabase {
     let deliveries: DeliveryQueue
     let batches: BatchStore
 
-    init(connectionString: String, identity: WorkerIdentity, logger: Logger) throws {
-        let connection = try PostgresConnection(connectionString: connectionString)
+    init(connect: () throws -> PostgresConnection, identity: WorkerIdentity, logger: Logger) throws {
+        let connection = try connect()
         try Migrator(connection: connection, logger: logger).checkCompatible()
         queue = JobQueue(connection: connection, workerID: identity.id, logger: logger)
         registry = WorkerRegistry(connection: connection, identity: identity, logger: logger)
         deliveries = DeliveryQueue(connection: connection, workerID: identity.id, logger: logger)
         batches = BatchStore(connection: connection, logger: logger)
-        notifications = try JobNotifications(connection: PostgresConnection(connectionString: connectionString), logger: logger)
+        notifications = try JobNotifications(connection: connect(), logger: logger)
     }
 }
 

@@ -26,4 +26,11 @@ public struct WorkerConfiguration: Sendable {
 
     /// Jobs held at once: running plus prefetched.
     public var capacity: Int { engine.maxRunning + prefetch }
+
+    /// Jobs held at once when `finishingBurst` jobs tend to finish together: enough waiting
+    /// to refill those slots at the next step, up to one more batch. Long jobs finish one or
+    /// two at a time and keep the prefetch small, leaving the rest for other workers.
+    public func capacity(finishingBurst: Int) -> Int {
+        engine.maxRunning + max(prefetch, min(finishingBurst, engine.maxRunning))
+    }
 }

@@ -52,6 +52,19 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
 
+    @Flag(help: """
+        Compare the workloads end to end (INSERT into scribe.jobs → a worker → every result in the table, \
+        on a scratch database of the server DATABASE_URL names) with the engine alone, as `scribe generate` runs them; \
+        the two alternate within each round.
+        """)
+    var endToEnd = false
+
+    @Flag(help: "Measure the queue alone in jobs/s: jobs generating 1 token through a worker, and bare claim + complete statements.")
+    var queue = false
+
+    @Option(help: "Jobs per --queue run.")
+    var queueJobs = 500
+
     var concurrencies: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     var invariance: [Bool] {
@@ -74,6 +87,7 @@ struct BenchCommand: ParsableCommand {
         }
         guard syntheticNewTokens >= 1 else { throw ValidationError("--synthetic-new-tokens must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard queueJobs >= 1 else { throw ValidationError("--queue-jobs must be at least 1") }
         if let tokenBudget, let widest = concurrencies.max(), tokenBudget < widest {
             throw ValidationError("--token-budget must cover one row per running sequence (at least \(widest))")
         }
@@ -83,7 +97,10 @@ struct BenchCommand: ParsableCommand {
         var logger = Logger(label: "scribe.bench")
         logger.logLevel = .warning
         var loaded: [BenchWorkload] = []
-        let files = workloads.isEmpty && syntheticPromptTokens == nil ? Self.defaultWorkloads : workloads
+        var files = workloads.isEmpty && syntheticPromptTokens == nil ? Self.defaultWorkloads : workloads
+        if endToEnd || queue {
+            files = endToEnd && workloads.isEmpty ? [Self.defaultWorkloads[0]] : workloads
+        }
         for path in files {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ValidationError("workload \(path) not found: run from the repository root or pass --workload")
@@ -98,15 +115,16 @@ struct BenchCommand: ParsableCommand {
         let model = try self.model.load()
         let machine = BenchMachine.current
         stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore) with \(machine.blasThreads) threads")
+        if endToEnd || queue {
+            return try runPipeline(model: model, workloads: loaded, machine: machine, logger: logger)
+        }
 
         var runs: [BenchMeasurement] = []
         for round in 1...repeats {
             for workload in loaded {
                 for concurrency in concurrencies {
-                    var limit = self.limit
-                    if concurrency == 1 && sequentialLimit > 0 { limit = min(limit ?? .max, sequentialLimit) }
                     let requests = workload.requests(
-                        concurrency: concurrency, limit: limit, vocabularySize: model.config.vocabularySize)
+                        concurrency: concurrency, limit: promptLimit(at: concurrency), vocabularySize: model.config.vocabularySize)
                     for invariant in invariance {
                         let run = BenchRun.measure(
                             model: model, workload: workload.name, requests: requests, concurrency: concurrency,
@@ -127,7 +145,12 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    private func stderr(_ line: String) {
+    /// Prompts of each workload to run at `concurrency`.
+    func promptLimit(at concurrency: Int) -> Int? {
+        concurrency == 1 && sequentialLimit > 0 ? min(limit ?? .max, sequentialLimit) : limit
+    }
+
+    func stderr(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -17,6 +17,36 @@ struct BenchMachine: Codable {
     }
 }
 
+extension BenchMachine {
+    func title(model: String) -> String {
+        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore) × \(blasThreads) threads"
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count); 0 for none.
+func medianOf(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    let count = sorted.count
+    return count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2
+}
+
+/// Rows of cells as aligned text, the first row being the header.
+enum TextTable {
+    static func render(_ rows: [[String]]) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max()! }
+        return rows.map { row in
+            row.indices.map { column in
+                // Names left-aligned, figures right-aligned.
+                let cell = row[column]
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 0 ? cell + padding : padding + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
+
 /// The runs of one benchmark, as a table of medians and as JSON.
 struct BenchReport: Codable {
     var machine: BenchMachine
@@ -44,11 +74,7 @@ struct BenchReport: Codable {
 
     /// Each rate and time is the median over the repeats; counts are the first run's.
     static func median(_ runs: [BenchMeasurement]) -> BenchMeasurement {
-        func middle(_ value: (BenchMeasurement) -> Double) -> Double {
-            let sorted = runs.map(value).sorted()
-            let count = sorted.count
-            return count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2
-        }
+        func middle(_ value: (BenchMeasurement) -> Double) -> Double { medianOf(runs.map(value)) }
         var result = runs[0]
         result.seconds = middle(\.seconds)
         result.generatedPerSecond = middle(\.generatedPerSecond)
@@ -79,18 +105,8 @@ struct BenchReport: Codable {
             ]
             rows.append(row)
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }
-        let lines = rows.map { row in
-            row.indices.map { column in
-                // Names left-aligned, figures right-aligned.
-                let cell = row[column]
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return column == 0 ? cell + padding : padding + cell
-            }.joined(separator: "  ")
-        }
-        let title = "\(model) on \(machine.cpu) (\(machine.cores) cores), OpenBLAS \(machine.blasCore) × \(machine.blasThreads) threads"
-            + (repeats > 1 ? ", median of \(repeats) interleaved runs" : "")
-        return ([title, ""] + lines).joined(separator: "\n")
+        let title = machine.title(model: model) + (repeats > 1 ? ", median of \(repeats) interleaved runs" : "")
+        return title + "\n\n" + TextTable.render(rows)
     }
 
     var json: Data {

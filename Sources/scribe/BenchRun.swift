@@ -15,22 +15,26 @@ struct BenchWorkload {
 
     var name: String
     var source: Source
+    /// The file's lines as read, for enqueueing them as jobs (none for synthetic workloads).
+    var objects: [[String: JSONValue]] = []
 
     static func file(_ path: String) throws -> BenchWorkload {
         var requests: [GenerationRequest] = []
+        var objects: [[String: JSONValue]] = []
         for (index, line) in try BatchRunner.readLines(path).enumerated() where !line.allSatisfy(\.isWhitespace) {
             do {
                 guard case .object(let object) = try JSONValue.parse(line) else {
                     throw GenerationError("the line is not a JSON object")
                 }
                 requests.append(try GenerationRequest.parse(object, id: String(index + 1)))
+                objects.append(object)
             } catch {
                 throw ValidationError("\(path), line \(index + 1): \(error)")
             }
         }
         guard !requests.isEmpty else { throw ValidationError("\(path) holds no requests") }
         let name = String((path.split(separator: "/").last ?? Substring(path)).split(separator: ".").first ?? "workload")
-        return BenchWorkload(name: name, source: .requests(requests))
+        return BenchWorkload(name: name, source: .requests(requests), objects: objects)
     }
 
     /// The requests to run at `concurrency`, at most `limit` of them.

@@ -98,7 +98,8 @@ struct WorkerCommand: ParsableCommand {
         }
         defer { server?.stop() }
 
-        let worker = Worker(configuration: configuration, model: loaded, connectionString: connectionString,
+        let worker = Worker(configuration: configuration, model: loaded,
+                            connect: { try PostgresConnection(connectionString: connectionString) },
                             logger: logger, metrics: metrics, notifier: notifier)
         let dispatcher = try startWebhooks(workerID: worker.identity.id, connectionString: connectionString,
                                            environment: environment, metrics: metrics, logger: logger)

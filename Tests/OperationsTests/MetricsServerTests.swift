@@ -3,6 +3,7 @@ import Logging
 import Operations
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct MetricsServerTests {
     private func startServer(_ metrics: ScribeMetrics, logs: CapturedLogs = CapturedLogs()) throws -> MetricsServer {

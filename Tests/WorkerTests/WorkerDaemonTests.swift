@@ -6,8 +6,12 @@ import TestSupport
 /// `scribe worker` processes against a real PostgreSQL database and the real model.
 @Suite(.serialized) struct WorkerDaemonTests {
     static func worker(_ database: IsolatedDatabase, _ extra: [String] = []) throws -> DaemonProcess {
+        try worker(url: database.connectionString(), extra)
+    }
+
+    static func worker(url: String, _ extra: [String] = []) throws -> DaemonProcess {
         var environment = Repository.environment
-        environment["DATABASE_URL"] = try database.connectionString()
+        environment["DATABASE_URL"] = url
         environment["SCRIBE_LOG_LEVEL"] = "info"
         return try DaemonProcess([Executables.scribe, "worker", "--concurrency", "16"] + extra, environment: environment)
     }
@@ -120,6 +124,45 @@ import TestSupport
             #expect(failed.rows[0][0] == "failed")
             #expect(failed.rows[0][1]?.contains("params.bogus") == true)
             #expect(failed.rows[0][2] == "1")  // failed at claim, never retried
+        }
+    }
+
+    /// Fencing: a worker whose lease ran out (made so here by SQL, as if it had stalled past
+    /// it) finishes its attempt after another worker took the job over; its write is refused.
+    @Test func aStaleWorkersLateResultIsRefused() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            try StatusChanges.install(connection)
+            let id = try connection.query(
+                "INSERT INTO scribe.jobs (prompt, params) VALUES ('Tell me a story', $1) RETURNING id",
+                [#"{"max_tokens": 160, "temperature": 0, "ignore_eos": true}"#]).scalar!
+            // A long lease: its renewals (every 40 s) come after its result.
+            let stale = try Self.worker(database, ["--lease", "120"])
+            defer { stale.signal(SIGKILL) }
+            #expect(try eventually(timeout: 60) {
+                try connection.query("SELECT status FROM scribe.jobs WHERE id = $1", [id]).scalar == "running"
+            })
+            try connection.query("UPDATE scribe.jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [id])
+            let live = JobQueue(connection: connection, workerID: "w-live", logger: .silent)
+            #expect(try live.rescueExpiredLeases().map(\.status) == [.queued])
+            // Skip the retry backoff in the claim's own transaction, so the stale worker cannot
+            // claim the job back in between.
+            let taken = try connection.transaction {
+                try connection.query("UPDATE scribe.jobs SET run_at = now() WHERE id = $1", [id])
+                return try live.claim(limit: 1, model: nil, lease: .seconds(120))
+            }
+            #expect(taken.map(\.attempt) == [2])
+
+            #expect(try eventually(timeout: 120) { stale.log.contains("Result refused") }, "\(stale.log)")
+            let row = try connection.query("SELECT status, worker_id, attempts, result FROM scribe.jobs WHERE id = $1", [id])
+            #expect(row.rows[0] == ["running", "w-live", "2", nil])
+            let written = try live.complete([JobResult(id: taken[0].id, attempt: 2, outcome: .succeeded, text: "on time")])
+            #expect(written.written == [taken[0].id: .succeeded])
+            #expect(try connection.query("SELECT result FROM scribe.jobs WHERE id = $1", [id]).scalar == "on time")
+            #expect(try StatusChanges.jobsEntering("succeeded", connection) == StatusChanges.Count(jobs: 1, changes: 1))
+            stale.signal(SIGTERM)
+            #expect(stale.wait(timeout: 30) == 0, "\(stale.log)")
         }
     }
 }

@@ -1,19 +1,20 @@
 import Foundation
 
-/// A bare TCP client for the metrics server: sends bytes as given, reads to EOF.
-enum RawHTTPClient {
-    struct Response {
-        var status: Int
-        var headers: [String: String]
-        var body: String
+/// A bare TCP client for the metrics server (and a worker's /metrics): sends bytes as given, reads to EOF.
+public enum RawHTTPClient {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Connects to 127.0.0.1:port; nil when the connection is refused.
-    static func connect(port: UInt16) throws -> Int32? {
+    public static func connect(port: UInt16) throws -> Int32? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket failed") }
         var address = sockaddr_in()
@@ -35,12 +36,12 @@ enum RawHTTPClient {
         return descriptor
     }
 
-    static func send(_ text: String, on descriptor: Int32) {
+    public static func send(_ text: String, on descriptor: Int32) {
         var text = text
         text.withUTF8 { bytes in _ = Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    static func readAll(_ descriptor: Int32) -> String {
+    public static func readAll(_ descriptor: Int32) -> String {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -52,18 +53,18 @@ enum RawHTTPClient {
     }
 
     /// One request, the whole response parsed.
-    static func request(_ raw: String, port: UInt16) throws -> Response {
+    public static func request(_ raw: String, port: UInt16) throws -> Response {
         guard let descriptor = try connect(port: port) else { throw Failure(description: "connection refused") }
         defer { close(descriptor) }
         send(raw, on: descriptor)
         return try parse(readAll(descriptor))
     }
 
-    static func get(_ path: String, port: UInt16, method: String = "GET") throws -> Response {
+    public static func get(_ path: String, port: UInt16, method: String = "GET") throws -> Response {
         try request("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n", port: port)
     }
 
-    static func parse(_ text: String) throws -> Response {
+    public static func parse(_ text: String) throws -> Response {
         guard let split = text.range(of: "\r\n\r\n") else { throw Failure(description: "no header end in \(text.debugDescription)") }
         let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
