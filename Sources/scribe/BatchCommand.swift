@@ -80,11 +80,7 @@ struct BatchCommand: ParsableCommand {
     static func openStore() throws -> BatchStore {
         var logger = Logger(label: "scribe.batch") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
-        do {
-            return BatchStore(connection: try PostgresConnection(environment: ProcessEnvironment.current), logger: logger)
-        } catch {
-            throw MigrateCommand.Failure(description: "cannot connect to PostgreSQL: \(error)")
-        }
+        return BatchStore(connection: try DatabaseConnection.open(), logger: logger)
     }
 
     static func find(_ name: String, in store: BatchStore) throws -> BatchRecord {
@@ -92,7 +88,7 @@ struct BatchCommand: ParsableCommand {
             throw ValidationError("\(name) is not a batch id (batch_42 or 42)")
         }
         guard let record = try store.batch(id) else {
-            throw MigrateCommand.Failure(description: "no batch \(BatchRecord.name(of: id))")
+            throw CommandFailure(description: "no batch \(BatchRecord.name(of: id))")
         }
         return record
     }

@@ -27,7 +27,7 @@ struct BatchResultsCommand: ParsableCommand {
         let store = try BatchCommand.openStore()
         let record = try BatchCommand.find(batch, in: store)
         guard let endpoint = BatchEndpoint(rawValue: record.endpoint) else {
-            throw MigrateCommand.Failure(description: "\(record.name) has an endpoint this scribe does not know: \(record.endpoint)")
+            throw CommandFailure(description: "\(record.name) has an endpoint this scribe does not know: \(record.endpoint)")
         }
         let outputFile = try open(output)
         let errorFile = try errors.map { try open($0) } ?? outputFile
@@ -64,7 +64,7 @@ struct BatchResultsCommand: ParsableCommand {
     private func open(_ path: String?) throws -> FileHandle {
         guard let path else { return FileHandle.standardOutput }
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw MigrateCommand.Failure(description: "cannot write \(path)")
+            throw CommandFailure(description: "cannot write \(path)")
         }
         return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     }

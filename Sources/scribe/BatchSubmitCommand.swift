@@ -63,7 +63,7 @@ struct BatchSubmitCommand: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw MigrateCommand.Failure(description: "cannot read \(file)")
+            throw CommandFailure(description: "cannot read \(file)")
         }
         let started = Date()
         let window = CompletionWindow(completionWindow)!
@@ -107,6 +107,6 @@ struct BatchSubmitCommand: ParsableCommand {
             let id = try BatchCommand.openStore().recordFailed(batch, errors: Array(errors.prefix(1000)))
             summary += "; recorded as \(BatchRecord.name(of: id)) (failed)"
         }
-        throw MigrateCommand.Failure(description: summary)
+        throw CommandFailure(description: summary)
     }
 }
