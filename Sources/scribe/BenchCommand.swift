@@ -114,7 +114,7 @@ struct BenchCommand: ParsableCommand {
         }
         let model = try self.model.load()
         let machine = BenchMachine.current
-        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore) with \(machine.blasThreads) threads")
+        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore), \(machine.threads) threads")
         if endToEnd || queue {
             return try runPipeline(model: model, workloads: loaded, machine: machine, logger: logger)
         }

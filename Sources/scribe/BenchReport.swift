@@ -1,25 +1,27 @@
 import Foundation
 import Inference
+import Engine
 
 /// Where the benchmark ran.
 struct BenchMachine: Codable {
     var cpu: String
     var cores: Int
     var blasCore: String
-    var blasThreads: Int
+    /// Threads of the forward pass; each runs its own single-threaded OpenBLAS calls.
+    var threads: Int
 
     static var current: BenchMachine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let name = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         return BenchMachine(cpu: name, cores: ProcessInfo.processInfo.activeProcessorCount,
-                            blasCore: BLAS.coreName, blasThreads: BLAS.threadCount)
+                            blasCore: BLAS.coreName, threads: EngineConfiguration().threads)
     }
 }
 
 extension BenchMachine {
     func title(model: String) -> String {
-        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore) × \(blasThreads) threads"
+        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore), \(threads) threads"
     }
 }
 

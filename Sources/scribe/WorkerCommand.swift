@@ -63,7 +63,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let notifier = SystemdNotifier(environment: environment)
         let metrics = ScribeMetrics(version: ScribeVersion.string)
-        metrics.setBLAS(core: BLAS.coreName, threads: BLAS.threadCount)
+        metrics.setBLAS(core: BLAS.coreName, threads: EngineConfiguration().threads)
         logBLAS(logger)
 
         try? notifier.send(.extendTimeout(.seconds(300)), .status("loading model"))
@@ -136,7 +136,7 @@ struct WorkerCommand: ParsableCommand {
         if let replaced = selection.replacedCore {
             logger.notice("BLAS kernels replaced", metadata: ["blas.core": "\(selection.core)", "blas.replaced": "\(replaced)"])
         } else {
-            logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(BLAS.threadCount)"])
+            logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(EngineConfiguration().threads)"])
         }
     }
 }

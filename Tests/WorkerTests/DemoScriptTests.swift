@@ -20,13 +20,16 @@ import TestSupport
             let output = result.standardOutput + result.standardError
             #expect(result.status == 0, "\(output)")
 
-            // Six jobs (Jobs/demo.sql without the shared-instruction ones): one invalid by design.
+            // Six jobs (Jobs/demo.sql without the shared-instruction ones): one invalid by design;
+            // the batch file's jobs are counted apart.
             #expect(result.standardOutput.contains(
                 "jobs: 6 enqueued, 5 succeeded, 1 failed (1 of them the invalid one), 0 cancelled"), "\(output)")
             #expect(result.standardOutput.contains("webhooks: 6 delivered, 6 verified, 0 rejected"), "\(output)")
             #expect(result.standardOutput.contains("(6 rows)"), "\(output)")
-            #expect(result.standardError.contains("6/6  100%"), "\(output)")  // scribe wait's progress line
-            #expect(result.standardError.contains("6 jobs: 5 succeeded, 1 failed, 0 cancelled"), "\(output)")
+            // scribe wait's progress line covers the six jobs and the four of Jobs/batch-chat.jsonl.
+            #expect(result.standardError.contains("10/10  100%"), "\(output)")
+            #expect(result.standardError.contains("10 jobs: 9 succeeded, 1 failed, 0 cancelled"), "\(output)")
+            #expect(result.standardOutput.contains("completed total=4 completed=4 failed=0"), "\(output)")
 
             // What the demo says matches the database.
             let connection = try database.connect()

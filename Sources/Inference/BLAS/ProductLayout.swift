@@ -6,15 +6,16 @@ import Synchronization
 /// (edge rows of a block take other code paths than inner ones), so a row's bits can change
 /// with the batch around it. Measured with Debian's OpenBLAS 0.3.21 (Zen kernels, one
 /// thread, batch rows as the call's M): calls of up to 12 rows give every row the result it
-/// has alone, and so do the inner rows of larger calls once 8 rows of padding lead and the
-/// call's height is a multiple of 16, up to ~300 rows. Other builds and CPUs differ, so the
+/// has alone, and so do the inner rows of larger calls once 8 rows of padding lead, at least
+/// 8 follow and the call's height is a multiple of 16, up to ~300 rows. Other builds and CPUs differ, so the
 /// layout is chosen by `probe`, which checks each candidate on the running library.
 struct ProductLayout: Sendable, Equatable, CustomStringConvertible {
     /// Real rows per call at most.
     var chunk: Int
     /// Calls of at most this many rows run as they are.
     var unpaddedUpTo: Int
-    /// Rows placed before the real ones in larger calls; their results are discarded.
+    /// Rows placed before the real ones in larger calls, and at least as many after them;
+    /// their results are discarded.
     var leadingPadding: Int
     /// Larger calls' heights are rounded up to a multiple of this.
     var rowMultiple: Int
@@ -36,14 +37,14 @@ struct ProductLayout: Sendable, Equatable, CustomStringConvertible {
         [paddedCandidate] + [16, 12, 8, 4, 2].map(tiles) + [tiles(1)]
 
     /// Rows the input buffer must hold before its first row and after its last.
-    var marginRows: Int { max(leadingPadding, rowMultiple) }
+    var marginRows: Int { 2 * leadingPadding + rowMultiple }
 
     /// The call for `rows` real rows (at most `chunk`): its height and the offset of the
     /// first real row in it.
     func call(rows: Int) -> (height: Int, offset: Int) {
         precondition(rows > 0 && rows <= chunk)
         if rows <= unpaddedUpTo { return (rows, 0) }
-        let height = (rows + leadingPadding + rowMultiple - 1) / rowMultiple * rowMultiple
+        let height = (rows + 2 * leadingPadding + rowMultiple - 1) / rowMultiple * rowMultiple
         return (height, leadingPadding)
     }
 
@@ -84,7 +85,7 @@ extension ProductLayout {
         let weights = FloatBuffer(count: n * k)
         for i in 0..<weights.count { weights.pointer[i] = generator.nextSignedUnitFloat() }
         let x = inputs.pointer + margin * k
-        let stride = layout.chunk + layout.leadingPadding + layout.rowMultiple
+        let stride = layout.chunk + 2 * layout.leadingPadding + layout.rowMultiple
         let scratch = FloatBuffer(count: stride * n)
         let alone = FloatBuffer(count: pool * n), together = FloatBuffer(count: layout.chunk * n)
         for row in 0..<pool {

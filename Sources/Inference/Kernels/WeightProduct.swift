@@ -17,7 +17,7 @@ final class WeightProduct {
     init(layout: ProductLayout, threads: Int, maxN: Int) {
         self.layout = layout
         self.threads = max(1, threads)
-        callHeight = layout.chunk + layout.leadingPadding + layout.rowMultiple
+        callHeight = layout.chunk + 2 * layout.leadingPadding + layout.rowMultiple
         scratch = FloatBuffer(count: maxN * callHeight)
     }
 
