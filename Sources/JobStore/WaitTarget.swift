@@ -7,6 +7,8 @@ public enum WaitTarget: Sendable, Equatable {
     /// Every job unfinished at `since` (seconds since 1970, by the database's clock) and
     /// every job enqueued after it: done when no job is queued, running or cancelling.
     case all(since: Double)
+    /// The jobs of one batch (`scribe.batches`).
+    case batch(Int64)
 
     /// `.all` from this moment, by the database's clock (the workers' `finished_at` clock).
     public static func allFrom(now connection: PostgresConnection) throws -> WaitTarget {
@@ -23,6 +25,8 @@ public enum WaitTarget: Sendable, Equatable {
         case .all(let since):
             (sql: "status IN ('queued', 'running', 'cancelling') OR finished_at >= to_timestamp($1::float8)",
              parameter: since as PostgresEncodable)
+        case .batch(let id):
+            (sql: "batch_id = $1::bigint", parameter: id as PostgresEncodable)
         }
     }
 }

@@ -21,6 +21,9 @@ struct WaitCommand: ParsableCommand {
     @Flag(help: "Wait until no job is queued, running or cancelling (jobs enqueued meanwhile included).")
     var all = false
 
+    @Option(help: "Wait for the jobs of this batch (batch_42 or 42).")
+    var batch: String?
+
     @Option(help: "Give up after this many seconds (exit status 2).")
     var timeout: Double?
 
@@ -35,7 +38,12 @@ struct WaitCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard all != !ids.isEmpty else { throw ValidationError("give either --ids or --all") }
+        guard [all, !ids.isEmpty, batch != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --ids, --all or --batch")
+        }
+        if let batch, BatchRecord.id(named: batch) == nil {
+            throw ValidationError("--batch takes a batch id (batch_42 or 42); got \"\(batch)\"")
+        }
         _ = try jobIDs()
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
         guard pollInterval > 0 else { throw ValidationError("--poll-interval must be positive") }
@@ -50,9 +58,16 @@ struct WaitCommand: ParsableCommand {
         }
     }
 
-    /// What to wait for. A new option (a batch id) adds a `WaitTarget` case and a branch here.
-    private func resolveTarget(on connection: PostgresConnection) throws -> WaitTarget {
-        all ? try WaitTarget.allFrom(now: connection) : .jobs(try jobIDs())
+    /// What to wait for: a new way of naming jobs adds a `WaitTarget` case and a branch here.
+    private func resolveTarget(on connection: PostgresConnection, display: ProgressDisplay) throws -> WaitTarget {
+        if let batch, let id = BatchRecord.id(named: batch) {
+            guard try connection.query("SELECT 1 FROM scribe.batches WHERE id = $1::bigint", [id]).rows.count == 1 else {
+                display.note("error: no batch \(BatchRecord.name(of: id))")
+                throw Status.failed
+            }
+            return .batch(id)
+        }
+        return all ? try WaitTarget.allFrom(now: connection) : .jobs(try jobIDs())
     }
 
     func run() throws {
@@ -65,7 +80,7 @@ struct WaitCommand: ParsableCommand {
         var progress: JobProgress
         do {
             var session = try WaitSession(target: nil)
-            let target = try resolveTarget(on: session.connection)
+            let target = try resolveTarget(on: session.connection, display: display)
             session.target = target
             progress = try session.read()
             if !progress.missing.isEmpty {

@@ -92,9 +92,44 @@ import TestSupport
         }
     }
 
+    @Test func waitBatchFollowsTheBatchsJobs() throws {
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            let file = try ScratchFile(name: "batch.jsonl")
+            let line = { (id: String) in
+                #"{"custom_id": "\#(id)", "method": "POST", "url": "/v1/completions", "body": {"prompt": "Hi", "max_tokens": 2}}"#
+            }
+            try file.write(Array((line("a") + "\n" + line("b") + "\n").utf8))
+            let submitted = try ChildProcess.run([Executables.scribe, "batch", "submit", file.path],
+                                                 environment: Self.environment(database))
+            #expect(submitted.status == 0, "\(submitted.standardError)")
+            let batch = try #require(submitted.standardOutput.split(separator: "\n").last.map(String.init))
+            _ = try connection.insertJob()  // not in the batch: "0/2" below shows it is not counted
+            let ids = try connection.query("SELECT id FROM scribe.jobs WHERE batch_id IS NOT NULL ORDER BY id")
+                .rows.compactMap { $0[0].flatMap { Int64($0) } }
+            #expect(ids.count == 2)
+
+            let wait = try DaemonProcess(
+                [Executables.scribe, "wait", "--batch", batch, "--poll-interval", "0.2", "--timeout", "60"],
+                environment: Self.environment(database))
+            #expect(try eventually(timeout: 30) { wait.log.contains("0/2") }, "\(wait.log)")
+            try Self.finish([ids[0]], .succeeded, on: connection)
+            #expect(try eventually(timeout: 30) { wait.log.contains("1/2") }, "\(wait.log)")
+            try Self.finish([ids[1]], .succeeded, on: connection)
+            #expect(wait.wait(timeout: 30) == 0, "\(wait.log)")
+            #expect(wait.log.contains("2 jobs: 2 succeeded"), "\(wait.log)")
+
+            let unknown = try ChildProcess.run([Executables.scribe, "wait", "--batch", "batch_424242"],
+                                               environment: Self.environment(database))
+            #expect(unknown.status == 1, "\(unknown.standardError)")
+            #expect(unknown.standardError.contains("no batch batch_424242"), "\(unknown.standardError)")
+        }
+    }
+
     @Test func refusesAmbiguousOrBadArguments() throws {
         try IsolatedDatabase.with { database in
-            for arguments in [[], ["--all", "--ids", "1"], ["--ids", "1,x"], ["--ids", "1", "--timeout", "0"]] {
+            for arguments in [[], ["--all", "--ids", "1"], ["--ids", "1,x"], ["--batch", "x"], ["--all", "--batch", "1"],
+                              ["--ids", "1", "--timeout", "0"]] {
                 let result = try ChildProcess.run([Executables.scribe, "wait"] + arguments, environment: Self.environment(database))
                 #expect(result.status == 64, "\(arguments): \(result.standardError)")
             }
