@@ -60,21 +60,9 @@ import TestSupport
             keyFields: keyFields.filter { $0 < file.dataOffset }.sorted(), tensorFields: tensorFields)
     }
 
-    /// SplitMix64: a fixed seed gives the same variants on every run.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
 
     /// `count` offsets in `range`, one in each of `count` equal strata.
-    static func spread(_ count: Int, over range: Range<Int>, _ random: inout Random) -> [Int] {
+    static func spread(_ count: Int, over range: Range<Int>, _ random: inout SplitMix64) -> [Int] {
         (0..<count).map { index in
             let low = range.lowerBound + range.count * index / count
             let high = range.lowerBound + range.count * (index + 1) / count
@@ -83,7 +71,7 @@ import TestSupport
     }
 
     /// `count` elements of `elements` (all of them if fewer), in order.
-    static func sample(_ count: Int, of elements: [Int], _ random: inout Random) -> [Int] {
+    static func sample(_ count: Int, of elements: [Int], _ random: inout SplitMix64) -> [Int] {
         var chosen = Set<Int>()
         while chosen.count < min(count, elements.count) { chosen.insert(random.below(elements.count)) }
         return chosen.sorted().map { elements[$0] }
@@ -111,7 +99,7 @@ import TestSupport
     @Test(arguments: 0..<GGUFFileDamageTests.truncationParts)
     func truncatedModelIsRefused(part: Int) throws {
         guard let reference = try Self.reference.get() else { return }
-        var random = Random(state: 1)
+        var random = SplitMix64(seed: 1)  // a fixed seed gives the same variants on every run
         var lengths = Array(0..<40)  // the header counts and the first key, byte by byte
         lengths += Self.spread(60, over: 40..<reference.tensorsStart, &random)
         lengths += Self.spread(60, over: reference.tensorsStart..<reference.dataOffset, &random)
@@ -144,13 +132,13 @@ import TestSupport
     @Test(arguments: 0..<GGUFFileDamageTests.corruptionParts)
     func corruptedModelOpensOrIsRefused(part: Int) throws {
         guard let reference = try Self.reference.get() else { return }
-        var random = Random(state: 2)
+        var random = SplitMix64(seed: 2)
         var offsets = Array(0..<24)
         offsets += Self.sample(120, of: reference.keyFields, &random)
         offsets += Self.sample(120, of: reference.tensorFields, &random)
         offsets += Self.spread(160, over: 24..<reference.dataOffset, &random)
         // Single bytes, 4-byte and 8-byte fields: zeros, all ones, random.
-        let patterns: [(inout Random) -> [UInt8]] = [
+        let patterns: [(inout SplitMix64) -> [UInt8]] = [
             { _ in [0x00] }, { _ in [0xFF] }, { r in [UInt8(r.below(256))] },
             { _ in [0xFF, 0xFF, 0xFF, 0xFF] }, { _ in [0, 0, 0, 0] }, { r in (0..<4).map { _ in UInt8(r.below(256)) } },
             { _ in [UInt8](repeating: 0xFF, count: 8) }, { r in (0..<8).map { _ in UInt8(r.below(256)) } },
@@ -182,4 +170,8 @@ import TestSupport
         #expect(outcomes[.opened, default: 0] > 0, "\(outcomes)")
         #expect(Self.open(scratch, fileSize: reference.fileSize, what: "restored") == .opened)
     }
+}
+
+extension SplitMix64 {
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

@@ -34,7 +34,7 @@ struct ProductLayout: Sendable, Equatable, CustomStringConvertible {
 
     /// Candidates tried in order of speed.
     static let invariantCandidates: [ProductLayout] =
-        [paddedCandidate] + [16, 12, 8, 4, 2].map(tiles) + [tiles(1)]
+        [paddedCandidate] + [16, 12, 8, 4, 2, 1].map(tiles)
 
     /// Rows the input buffer must hold before its first row and after its last.
     var marginRows: Int { 2 * leadingPadding + rowMultiple }
