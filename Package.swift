@@ -23,12 +23,16 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
-        // Runs before main in every binary that links Inference: picks OpenBLAS's kernel.
+        // Runs before main in every binary that links Inference: refuses CPUs without AVX2/FMA
+        // and picks OpenBLAS's kernel.
         .target(name: "CBLASBoot", linkerSettings: [.linkedLibrary("dl")]),
 
+        // Compiled for x86-64-v3 (AVX2, FMA): the kernels' SIMD code is built for it, and
+        // CBLASBoot refuses to start on an older CPU before any of it runs.
         .target(
             name: "Inference",
-            dependencies: ["COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]),
         .target(
             name: "Engine",
             dependencies: ["Inference", .product(name: "Logging", package: "swift-log")]),

@@ -54,6 +54,13 @@ const char *scribe_blas_loaded_core(void) {
 __attribute__((constructor))
 static void scribe_blas_boot(int argc, char **argv, char **envp) {
     (void)argc; (void)envp;
+#if defined(__x86_64__)
+    // Inference is compiled for AVX2 and FMA: stop here with the reason, not at a SIGILL later.
+    if (scribe_cpu_isa() == scribe_isa_generic) {
+        fputs("scribe: this CPU lacks AVX2 and FMA (x86-64-v3), which Scribe's kernels are built for\n", stderr);
+        _exit(70);
+    }
+#endif
     const char *detected = scribe_blas_loaded_core();
     // Test hook: behave as if OpenBLAS had fallen back to this core, so the re-exec path
     // can be exercised on machines where OpenBLAS recognises the CPU.

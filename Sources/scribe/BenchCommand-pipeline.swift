@@ -24,7 +24,7 @@ extension BenchCommand {
                 concurrency: concurrency, limit: limit, vocabularySize: model.config.vocabularySize)
             record(PipelineMeasurement(generate: BenchRun.measure(
                 model: model, workload: workload.name, requests: requests, concurrency: concurrency,
-                batchInvariant: true, tokenBudget: nil, logger: logger), round: round))
+                products: .panels, tokenBudget: nil, logger: logger), round: round))
             record(try EndToEndRun.measure(
                 path: path, model: model, database: database, workload: workload.name,
                 jobs: EndToEndRun.jobs(workload, limit: limit), concurrency: concurrency, round: round, logger: logger))

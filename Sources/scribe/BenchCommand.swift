@@ -40,8 +40,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Tokens each synthetic prompt generates (llama-batched-bench's -ntg).")
     var syntheticNewTokens = 128
 
-    @Option(help: "Comma-separated batch-invariance settings to compare: on, off or on,off.")
-    var batchInvariant = "on"
+    @Option(help: """
+        Comma-separated weight-product kernels to compare: panels (Scribe's, batch-invariant), \
+        openblas-invariant (OpenBLAS in fixed row tiles) or openblas (OpenBLAS, calls as large as the batch).
+        """)
+    var products = "panels"
 
     @Option(help: "Rows per forward call (default: the engine's, max(512, concurrency)).")
     var tokenBudget: Int?
@@ -67,8 +70,8 @@ struct BenchCommand: ParsableCommand {
 
     var concurrencies: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
-    var invariance: [Bool] {
-        batchInvariant.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) == "on" }
+    var productSettings: [BenchProducts] {
+        products.split(separator: ",").compactMap { BenchProducts(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
     }
 
     func validate() throws {
@@ -76,9 +79,9 @@ struct BenchCommand: ParsableCommand {
         guard !parts.isEmpty, concurrencies.count == parts.count, concurrencies.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--concurrency must be a comma-separated list of positive integers, such as 1,8,32,64")
         }
-        let settings = batchInvariant.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !settings.isEmpty, settings.allSatisfy({ $0 == "on" || $0 == "off" }) else {
-            throw ValidationError("--batch-invariant must be on, off, or a comma-separated list of them")
+        guard !productSettings.isEmpty, productSettings.count == products.split(separator: ",").count else {
+            let names = BenchProducts.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--products must be a comma-separated list of \(names)")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard sequentialLimit >= 0 else { throw ValidationError("--sequential-limit must not be negative") }
@@ -112,7 +115,9 @@ struct BenchCommand: ParsableCommand {
                 name: "pp\(syntheticPromptTokens)-tg\(syntheticNewTokens)",
                 source: .synthetic(promptTokens: syntheticPromptTokens, newTokens: syntheticNewTokens)))
         }
-        let model = try self.model.load()
+        var models: [WeightMatrix.Layout: Model] = [:]
+        for layout in Set(productSettings.map(\.layout)) { models[layout] = try self.model.load(layout: layout) }
+        let model = models.values.first!
         let machine = BenchMachine.current
         stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore), \(machine.threads) threads")
         if endToEnd || queue {
@@ -125,11 +130,11 @@ struct BenchCommand: ParsableCommand {
                 for concurrency in concurrencies {
                     let requests = workload.requests(
                         concurrency: concurrency, limit: promptLimit(at: concurrency), vocabularySize: model.config.vocabularySize)
-                    for invariant in invariance {
+                    for products in productSettings {
                         let run = BenchRun.measure(
-                            model: model, workload: workload.name, requests: requests, concurrency: concurrency,
-                            batchInvariant: invariant, tokenBudget: tokenBudget, logger: logger)
-                        stderr("bench: round \(round)/\(repeats) \(workload.name) c=\(concurrency) invariant=\(invariant ? "on" : "off"): "
+                            model: models[products.layout]!, workload: workload.name, requests: requests,
+                            concurrency: concurrency, products: products, tokenBudget: tokenBudget, logger: logger)
+                        stderr("bench: round \(round)/\(repeats) \(workload.name) c=\(concurrency) products=\(products.rawValue): "
                             + "\(format(run.seconds, digits: 1)) s, \(format(run.totalPerSecond, digits: 1)) total tok/s")
                         if run.errors > 0 { stderr("bench: \(run.errors) requests failed") }
                         runs.append(run)

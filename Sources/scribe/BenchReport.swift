@@ -67,7 +67,7 @@ struct BenchReport: Codable {
         var cells: [String: [BenchMeasurement]] = [:]
         var order: [String] = []
         for run in runs {
-            let key = "\(run.workload)/\(run.concurrency)/\(run.batchInvariant)"
+            let key = "\(run.workload)/\(run.concurrency)/\(run.products)"
             if cells[key] == nil { order.append(key) }
             cells[key, default: []].append(run)
         }
@@ -90,15 +90,15 @@ struct BenchReport: Codable {
     }
 
     var table: String {
-        let showInvariance = Set(results.map(\.batchInvariant)).count > 1
+        let showProducts = Set(results.map(\.products)).count > 1
         var header = ["workload", "conc"]
-        if showInvariance { header.append("invariant") }
+        if showProducts { header.append("products") }
         header += ["prompts", "gen tok/s", "total tok/s", "decode tok/s", "TTFT p50 s", "TTFT p95 s",
                    "peak MB", "prefix hits", "seconds"]
         var rows = [header]
         for run in results {
             var row = [run.workload, "\(run.concurrency)"]
-            if showInvariance { row.append(run.batchInvariant ? "on" : "off") }
+            if showProducts { row.append(run.products.rawValue) }
             row += [
                 "\(run.requests)", format(run.generatedPerSecond, digits: 1), format(run.totalPerSecond, digits: 1),
                 format(run.decodePerSecond, digits: 1), format(run.firstTokenP50, digits: 2),

@@ -59,11 +59,21 @@ struct BenchWorkload {
     }
 }
 
+/// Which kernel computes the weight products in a bench run.
+enum BenchProducts: String, Codable, CaseIterable {
+    case panels
+    case openBLASInvariant = "openblas-invariant"
+    case openBLAS = "openblas"
+
+    var layout: WeightMatrix.Layout { self == .panels ? .panels : .rowMajor }
+    var batchInvariant: Bool { self != .openBLAS }
+}
+
 /// What one run of a workload through a fresh engine measured.
 struct BenchMeasurement: Codable {
     var workload: String
     var concurrency: Int
-    var batchInvariant: Bool
+    var products: BenchProducts
     var requests: Int
     var errors: Int
     var promptTokens: Int
@@ -91,12 +101,12 @@ enum BenchRun {
     /// (as `scribe generate` does), so time to first token is the engine's, not the file's queue.
     static func measure(
         model: Model, workload: String, requests: [GenerationRequest], concurrency: Int,
-        batchInvariant: Bool, tokenBudget: Int?, logger: Logger
+        products: BenchProducts, tokenBudget: Int?, logger: Logger
     ) -> BenchMeasurement {
         let clock = ContinuousClock()
         let setupStart = clock.now
         let configuration = EngineConfiguration(
-            maxRunning: concurrency, tokenBudget: tokenBudget, batchInvariant: batchInvariant)
+            maxRunning: concurrency, tokenBudget: tokenBudget, batchInvariant: products.batchInvariant)
         let engine = Engine(model: model, configuration: configuration, logger: logger)
         let setupSeconds = (clock.now - setupStart).seconds
         PeakMemory.reset()
@@ -129,7 +139,7 @@ enum BenchRun {
         let generated = succeeded.reduce(0) { $0 + $1.completionTokens }
         let firstTokens = succeeded.map(\.timings.firstToken).sorted()
         return BenchMeasurement(
-            workload: workload, concurrency: concurrency, batchInvariant: batchInvariant,
+            workload: workload, concurrency: concurrency, products: products,
             requests: requests.count, errors: results.count - succeeded.count,
             promptTokens: prompt, generatedTokens: generated,
             prefixHitTokens: succeeded.reduce(0) { $0 + $1.cachedPromptTokens },

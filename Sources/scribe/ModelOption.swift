@@ -9,9 +9,9 @@ struct ModelOption: ParsableArguments {
     var path: String { model ?? ModelCache.defaultModelPath(environment: ProcessEnvironment.current) }
 
     /// Loads the whole model; a bad file ends the command with the reason.
-    func load() throws -> Model {
+    func load(layout: WeightMatrix.Layout = .panels) throws -> Model {
         do {
-            return try Model(path: path)
+            return try Model(path: path, layout: layout)
         } catch {
             throw ValidationError("cannot load model: \(error)")
         }

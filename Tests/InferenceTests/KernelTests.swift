@@ -51,9 +51,11 @@ import Testing
         #expect(Self.maxDifference(fast, reference) < 1e-5)
     }
 
-    @Test(arguments: [1, 2, 15, 16, 17, 100])
-    func attentionMatchesReference(length: Int) {
-        let (heads, kvHeads, headSize, blockSize) = (9, 3, 64, 16)
+    /// Lengths around the 8-position groups and blocks; head sizes taking the 64-wide
+    /// value path, the 8-wide one, and both.
+    @Test(arguments: [1, 2, 15, 16, 17, 100], [64, 16, 72])
+    func attentionMatchesReference(length: Int, headSize: Int) {
+        let (heads, kvHeads, blockSize) = (9, 3, 16)
         let kvSize = kvHeads * headSize
         // Blocks deliberately out of order and not starting at zero.
         let blocks = (length + blockSize - 1) / blockSize
@@ -64,13 +66,14 @@ import Testing
         let query = Self.values(heads * headSize, seed: 32, scale: 2)
         var fast = [Float](repeating: .nan, count: heads * headSize), reference = fast
         var scores = [Float](repeating: 0, count: heads * length)
+        var slotScratch = [Int](repeating: 0, count: length)
         table.withUnsafeBufferPointer { table in
             keys.withUnsafeBufferPointer { keys in
                 values.withUnsafeBufferPointer { values in
                     let context = Attention.Context(length: length, blockTable: table.baseAddress!, blockSize: blockSize,
                                                     keys: keys.baseAddress!, values: values.baseAddress!)
                     Attention.attend(query: query, context: context, heads: heads, kvHeads: kvHeads,
-                                     headSize: headSize, scores: &scores, output: &fast)
+                                     headSize: headSize, scores: &scores, slots: &slotScratch, output: &fast)
                     Attention.reference(query: query, context: context, heads: heads, kvHeads: kvHeads,
                                         headSize: headSize, output: &reference)
                 }

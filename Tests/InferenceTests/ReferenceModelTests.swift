@@ -133,10 +133,10 @@ import TestSupport
 
     /// The last-row logits of `target` computed with it placed after `others` in one call,
     /// or one row per call (as when a preempted sequence is recomputed in other chunks).
-    static func lastLogits(_ model: Model, target: [TokenID], others: [[TokenID]], oneRowAtATime: Bool = false,
-                           batchInvariant: Bool = true) throws -> [Float] {
+    static func lastLogits(_ model: Model, target: [TokenID], others: [[TokenID]], oneRowAtATime: Bool = false)
+        throws -> [Float] {
         let cache = KVCache(config: model.config, blockSize: 16, blockCount: (others.count + 1) * 8)
-        let context = InferenceContext(model: model, cache: cache, maxRows: 1024, batchInvariant: batchInvariant)
+        let context = InferenceContext(model: model, cache: cache, maxRows: 1024)
         let tables = (0...others.count).map { s in (0..<8).map { Int32(s * 8 + $0) } }
         let last = others.count
         if oneRowAtATime {
@@ -158,9 +158,12 @@ import TestSupport
     }
 
     /// Batch invariance at the level of the forward pass: bit-identical logits for a sequence
-    /// alone, among 63 others, or computed one row at a time.
-    @Test func logitsAreBitIdenticalWhateverTheBatch() throws {
-        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+    /// alone, among 63 others, or computed one row at a time, with the panel kernel and with
+    /// OpenBLAS in the probed row tiles.
+    @Test(arguments: WeightMatrix.Layout.allCases)
+    func logitsAreBitIdenticalWhateverTheBatch(layout: WeightMatrix.Layout) throws {
+        let path = try #require(Repository.referenceModelPath, "reference model not fetched (run Ops/setup)")
+        let model = layout == .panels ? try #require(Self.model) : try Model(path: path, layout: layout)
         let prompts = try ReferenceData.greedy().map { Array($0.prompt_ids.prefix(40)) }
         let target = prompts[0]
         let others = (0..<63).map { Array(prompts[1 + $0 % (prompts.count - 1)].prefix(1 + $0 % 7)) }
@@ -169,11 +172,6 @@ import TestSupport
         let stepwise = try Self.lastLogits(model, target: target, others: [], oneRowAtATime: true)
         #expect(alone.map(\.bitPattern) == crowded.map(\.bitPattern))
         #expect(alone.map(\.bitPattern) == stepwise.map(\.bitPattern))
-        // Without fixed tiles OpenBLAS's kernels change with the product's height; report it.
-        let loose = try Self.lastLogits(model, target: target, others: others, batchInvariant: false)
-        let looseAlone = try Self.lastLogits(model, target: target, others: [], batchInvariant: false)
-        let differing = zip(loose, looseAlone).filter { $0.bitPattern != $1.bitPattern }.count
-        print("without row tiles, \(differing) of \(loose.count) logits differ between alone and among 63 others")
     }
 }
 

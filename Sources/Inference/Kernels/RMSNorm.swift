@@ -40,7 +40,7 @@ public enum Vector {
         while i + 8 <= n {
             let va = rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             let vb = rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            lanes += va * vb  // not addingProduct: without an FMA target it is a slow libm call
+            lanes = lanes.addingProduct(va, vb)
             i += 8
         }
         var sum = lanes.sum()
@@ -65,7 +65,7 @@ public enum Vector {
         while i + 8 <= n {
             let vx = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             let vy = rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            rawY.storeBytes(of: vy + vx * scale, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            rawY.storeBytes(of: vy.addingProduct(vx, scale), toByteOffset: i * 4, as: SIMD8<Float>.self)
             i += 8
         }
         while i < n {

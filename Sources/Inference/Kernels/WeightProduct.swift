@@ -1,53 +1,73 @@
 import Dispatch
 
-/// y (rows, n) = x (rows, k) · Wᵀ + beta · y for a weight matrix W (n, k), through OpenBLAS.
+/// y (rows, n) = x (rows, k) · Wᵀ (+ y when accumulating) for a weight matrix W (n, k).
 ///
-/// OpenBLAS runs single-threaded; the output features are split into `threads` column
-/// slices, one call per slice and chunk of rows, so no OpenBLAS threads spin and the split
-/// never moves a row. `layout` cuts the rows into calls (and pads them) so that a row's
-/// result does not depend on the batch around it, when batch invariance is asked for.
-/// x must have `layout.marginRows` rows of readable slack on both sides.
+/// Weights in panels go to the panel kernel, batch-invariant by construction. Row-major
+/// weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
+/// row's result does not depend on the batch around it when batch invariance is asked for;
+/// x must then have `layout.marginRows` rows of readable slack on both sides.
+/// Either way the output features are split into `threads` slices, so no row is ever split.
 final class WeightProduct {
-    let layout: ProductLayout
+    /// How OpenBLAS calls are cut; nil when the weights are in panels.
+    let layout: ProductLayout?
     let threads: Int
-    /// Column stride of the scratch: the tallest call.
+    /// Column stride of the OpenBLAS scratch: the tallest call.
     private let callHeight: Int
     private let scratch: FloatBuffer  // (maxN, callHeight): one column per output feature
 
-    init(layout: ProductLayout, threads: Int, maxN: Int) {
+    init(layout: ProductLayout?, threads: Int, maxN: Int) {
         self.layout = layout
         self.threads = max(1, threads)
-        callHeight = layout.chunk + 2 * layout.leadingPadding + layout.rowMultiple
+        callHeight = layout.map { $0.chunk + 2 * $0.leadingPadding + $0.rowMultiple } ?? 0
         scratch = FloatBuffer(count: maxN * callHeight)
     }
 
+    var description: String {
+        layout.map { "OpenBLAS, \($0)" } ?? "panel kernel (AVX2, FMA), batch-invariant"
+    }
+
     func callAsFunction(
-        rows: Int, n: Int, k: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-        into y: UnsafeMutablePointer<Float>, beta: Float = 0
+        rows: Int, x: UnsafePointer<Float>, weights: WeightMatrix, into y: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
     ) {
         guard rows > 0 else { return }
-        precondition(n * callHeight <= scratch.count, "product wider than the scratch")
-        // Slices of whole 16-column groups keep OpenBLAS on its full-width kernels.
-        let sliceWidth = ((n + threads - 1) / threads + 15) / 16 * 16
-        let sliceCount = (n + sliceWidth - 1) / sliceWidth
-        let scratch = scratch.pointer, layout = layout, callHeight = callHeight
-        let work = { (slice: Int) in
-            let columns = (slice * sliceWidth)..<min(n, (slice + 1) * sliceWidth)
-            var start = 0
-            while start < rows {
-                let chunkRows = min(layout.chunk, rows - start)
-                layout.compute(rows: chunkRows, n: n, k: k, x: x + start * k, weights: weights,
-                               scratch: scratch, columnStride: callHeight, columns: columns)
-                layout.scatter(rows: chunkRows, columns: columns, n: n, scratch: scratch,
-                               columnStride: callHeight, into: y + start * n, beta: beta)
-                start += chunkRows
+        let n = weights.rows, k = weights.columns, w = UnsafePointer(weights.pointer)
+        switch weights.layout {
+        case .panels:
+            let panels = (n + PanelKernel.width - 1) / PanelKernel.width
+            split(panels, groupsOf: 1) { range in
+                PanelKernel.multiply(rows: rows, k: k, x: x, panels: w, panelRange: range, n: n,
+                                     into: y, accumulate: accumulate)
+            }
+        case .rowMajor:
+            guard let layout else { preconditionFailure("row-major weights need an OpenBLAS layout") }
+            precondition(n * callHeight <= scratch.count, "product wider than the scratch")
+            let scratch = scratch.pointer, callHeight = callHeight
+            // Slices of whole 16-column groups keep OpenBLAS on its full-width kernels.
+            split(n, groupsOf: 16) { columns in
+                var start = 0
+                while start < rows {
+                    let chunkRows = min(layout.chunk, rows - start)
+                    layout.compute(rows: chunkRows, n: n, k: k, x: x + start * k, weights: w,
+                                   scratch: scratch, columnStride: callHeight, columns: columns)
+                    layout.scatter(rows: chunkRows, columns: columns, n: n, scratch: scratch,
+                                   columnStride: callHeight, into: y + start * n, beta: accumulate ? 1 : 0)
+                    start += chunkRows
+                }
             }
         }
-        if sliceCount == 1 {
-            work(0)
+    }
+
+    /// Runs `work` over 0..<count cut into at most `threads` ranges of whole groups.
+    private func split(_ count: Int, groupsOf group: Int, _ work: @escaping (Range<Int>) -> Void) {
+        let sliceSize = ((count + threads - 1) / threads + group - 1) / group * group
+        let slices = (count + sliceSize - 1) / sliceSize
+        let slice = { (index: Int) in work((index * sliceSize)..<min(count, (index + 1) * sliceSize)) }
+        if slices == 1 {
+            slice(0)
         } else {
-            let shared = UncheckedSendable(work)
-            DispatchQueue.concurrentPerform(iterations: sliceCount) { shared.value($0) }
+            let shared = UncheckedSendable(slice)
+            DispatchQueue.concurrentPerform(iterations: slices) { shared.value($0) }
         }
     }
 }

@@ -31,6 +31,7 @@ final class RunState {
     let hidden: FloatBuffer  // (maxRows, ff)
     let logits: FloatBuffer  // (maxRows, vocab)
     let scores: FloatBuffer  // (threads, nh · contextLength)
+    let slots: UnsafeMutablePointer<Int>  // (threads, contextLength): cache offsets of positions
 
     /// Product inputs (xn, attention, hidden) get `marginRows` rows of slack on each side.
     init(config: ModelConfig, maxRows: Int, threads: Int, marginRows: Int) {
@@ -43,7 +44,10 @@ final class RunState {
         hidden = FloatBuffer(count: maxRows * config.feedForwardSize, margin: marginRows * config.feedForwardSize)
         logits = FloatBuffer(count: maxRows * config.vocabularySize)
         scores = FloatBuffer(count: threads * config.headCount * config.contextLength)
+        slots = .allocate(capacity: threads * config.contextLength)
     }
+
+    deinit { slots.deallocate() }
 }
 
 /// Runs the llama forward pass for batches of rows from many sequences over one KV cache
@@ -61,8 +65,9 @@ public final class InferenceContext {
     /// - Parameters:
     ///   - threads: threads for the weight products and attention. OpenBLAS itself is set to
     ///     one thread for the whole process: its spinning workers would compete with these.
-    ///   - batchInvariant: cut and pad every weight product so that a row's results never
-    ///     depend on the rest of the batch (see `ProductLayout`).
+    ///   - batchInvariant: for row-major weights, cut and pad every OpenBLAS product so that
+    ///     a row's results never depend on the rest of the batch (see `ProductLayout`).
+    ///     Weights in panels are batch-invariant whatever this says.
     public init(model: Model, cache: KVCache, maxRows: Int = 512, threads: Int = 2,
                 batchInvariant: Bool = true) {
         self.model = model
@@ -73,16 +78,19 @@ public final class InferenceContext {
         rope = RoPE(dimensions: config.ropeDimensions, base: config.ropeBase, style: config.ropeStyle,
                     maxPositions: config.contextLength)
         BLAS.setThreadCount(1)
-        let layout = batchInvariant
+        let layout: ProductLayout? = switch model.weights.layout {
+        case .panels: nil
+        case .rowMajor: batchInvariant
             ? ProductLayout.invariant(innerDimensions: [config.embeddingSize, config.querySize, config.feedForwardSize])
             : ProductLayout.unpadded(chunk: maxRows)
-        state = RunState(config: config, maxRows: maxRows, threads: self.threads, marginRows: layout.marginRows)
+        }
+        state = RunState(config: config, maxRows: maxRows, threads: self.threads, marginRows: layout?.marginRows ?? 0)
         let widest = max(config.querySize + 2 * config.kvSize, 2 * config.feedForwardSize, config.vocabularySize)
         product = WeightProduct(layout: layout, threads: self.threads, maxN: widest)
     }
 
-    /// How weight products are cut into OpenBLAS calls.
-    public var productLayout: String { product.layout.description }
+    /// Which kernel computes the weight products, and how OpenBLAS calls are cut if it does.
+    public var productLayout: String { product.description }
 
     /// Computes the batch: appends every row's key and value to the cache and returns the
     /// logits of the rows that want them.
@@ -139,27 +147,24 @@ public final class InferenceContext {
         let weights = model.weights
         let rows = range.count
         let d = config.embeddingSize
-        let qkvSize = config.querySize + 2 * config.kvSize
-        let ff = config.feedForwardSize
         let x = state.x.pointer, xn = state.xn.pointer
 
         for (r, row) in batch.rows[range].enumerated() {
-            (x + r * d).update(from: weights.tokenEmbedding.row(Int(row.token)), count: d)
+            weights.tokenEmbedding.copyRow(Int(row.token), into: x + r * d)
         }
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention block.
             RMSNorm.apply(x, weight: layer.attentionNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
-            product(rows: rows, n: qkvSize, k: d, x: xn, weights: layer.qkv.pointer, into: state.qkv.pointer)
+            product(rows: rows, x: xn, weights: layer.qkv, into: state.qkv.pointer)
             storeKeysAndValues(batch, range: range, layer: layer, layerIndex: layerIndex)
             attend(batch, range: range, layerIndex: layerIndex)
             // x += attention · Woᵀ
-            product(rows: rows, n: d, k: config.querySize, x: state.attention.pointer,
-                    weights: layer.attentionOutput.pointer, into: x, beta: 1)
+            product(rows: rows, x: state.attention.pointer, weights: layer.attentionOutput, into: x, accumulate: true)
             // Feed-forward block: x += (silu(xn·Wgᵀ) · xn·Wuᵀ) · Wdᵀ
             RMSNorm.apply(x, weight: layer.feedForwardNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
-            product(rows: rows, n: 2 * ff, k: d, x: xn, weights: layer.gateUp.pointer, into: state.gateUp.pointer)
-            SwiGLU.apply(state.gateUp.pointer, into: state.hidden.pointer, rows: rows, n: ff)
-            product(rows: rows, n: d, k: ff, x: state.hidden.pointer, weights: layer.down.pointer, into: x, beta: 1)
+            product(rows: rows, x: xn, weights: layer.gateUp, into: state.gateUp.pointer)
+            SwiGLU.apply(state.gateUp.pointer, into: state.hidden.pointer, rows: rows, n: config.feedForwardSize)
+            product(rows: rows, x: state.hidden.pointer, weights: layer.down, into: x, accumulate: true)
         }
         // Output head, only for the rows that want logits.
         var wanted: [Int] = []
@@ -169,8 +174,7 @@ public final class InferenceContext {
             wanted.append(range.lowerBound + r)
         }
         if !wanted.isEmpty {
-            product(rows: wanted.count, n: config.vocabularySize, k: d, x: xn, weights: weights.output.pointer,
-                    into: state.logits.pointer)
+            product(rows: wanted.count, x: xn, weights: weights.output, into: state.logits.pointer)
         }
         return wanted
     }
@@ -201,7 +205,7 @@ public final class InferenceContext {
             config: model.config, rows: Array(batch.rows[range]), blockTables: batch.blockTables,
             blockSize: cache.blockSize, keys: cache.keys(layer: layerIndex), values: cache.values(layer: layerIndex),
             qkv: state.qkv.pointer, output: state.attention.pointer, scores: state.scores.pointer,
-            threads: min(threads, range.count))
+            slots: state.slots, threads: min(threads, range.count))
         if job.threads <= 1 {
             job.run(thread: 0)
         } else {
@@ -222,6 +226,7 @@ private struct AttentionJob: @unchecked Sendable {
     let qkv: UnsafeMutablePointer<Float>  // (rows, nh·hs + 2·nkv·hs)
     let output: UnsafeMutablePointer<Float>  // (rows, nh·hs)
     let scores: UnsafeMutablePointer<Float>  // (threads, nh · contextLength)
+    let slots: UnsafeMutablePointer<Int>  // (threads, contextLength)
     let threads: Int
 
     func run(thread: Int) {
@@ -237,7 +242,8 @@ private struct AttentionJob: @unchecked Sendable {
                 Attention.attend(
                     query: qkv + r * qkvSize, context: context, heads: config.headCount,
                     kvHeads: config.kvHeadCount, headSize: config.headSize,
-                    scores: scores + thread * scoresPerThread, output: output + r * config.querySize)
+                    scores: scores + thread * scoresPerThread, slots: slots + thread * config.contextLength,
+                    output: output + r * config.querySize)
             }
             r += threads
         }

@@ -19,7 +19,8 @@ public final class Model: Sendable {
         self.name = name
     }
 
-    public convenience init(gguf file: GGUFFile) throws {
+    /// - Parameter layout: how the product weights are stored.
+    public convenience init(gguf file: GGUFFile, layout: WeightMatrix.Layout = .panels) throws {
         let config = try ModelConfig(gguf: file)
         let template: Result<ChatTemplate, ChatTemplateError>
         if let source = file.metadata["tokenizer.chat_template"]?.string {
@@ -30,13 +31,13 @@ public final class Model: Sendable {
             template = .failure(.unknownTemplate("(the model file has no tokenizer.chat_template)"))
         }
         try self.init(
-            config: config, weights: ModelWeights(gguf: file, config: config), tokenizer: Tokenizer(gguf: file),
+            config: config, weights: ModelWeights(gguf: file, config: config, layout: layout), tokenizer: Tokenizer(gguf: file),
             chatTemplate: template,
             name: file.metadata["general.name"]?.string ?? String(file.path.split(separator: "/").last ?? ""))
     }
 
-    public convenience init(path: String) throws {
-        try self.init(gguf: GGUFFile(path: path))
+    public convenience init(path: String, layout: WeightMatrix.Layout = .panels) throws {
+        try self.init(gguf: GGUFFile(path: path), layout: layout)
     }
 
     /// Prompt tokens of a raw prompt: special-token text is recognised, as llama.cpp and vLLM do.

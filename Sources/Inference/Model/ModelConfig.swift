@@ -106,8 +106,8 @@ public struct ModelConfig: Sendable, Equatable {
         try check(layerCount > 0 && embeddingSize > 0 && feedForwardSize > 0, "layer count and sizes must be positive")
         try check(headCount > 0 && kvHeadCount > 0 && headCount % kvHeadCount == 0,
                   "\(architecture.rawValue).attention.head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
-        try check(headSize % 2 == 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headSize,
-                  "head size \(headSize) and rope dimensions \(ropeDimensions) must be even, rope within the head")
+        try check(headSize % 8 == 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headSize,
+                  "head size \(headSize) must be a multiple of 8 and rope dimensions \(ropeDimensions) even, within the head")
         try check(contextLength > 0, "\(architecture.rawValue).context_length must be positive")
         try check(normEpsilon > 0 && normEpsilon < 1, "RMS norm epsilon \(normEpsilon) is out of range")
     }

@@ -47,70 +47,74 @@ public struct Matrix: @unchecked Sendable {
 struct LayerWeights: @unchecked Sendable {
     var attentionNorm: Matrix  // (1, d)
     /// q, k and v projections stacked so one product computes all three.
-    var qkv: Matrix  // (nh·hs + 2·nkv·hs, d)
+    var qkv: WeightMatrix  // (nh·hs + 2·nkv·hs, d)
     var qkvBias: Matrix?  // (1, nh·hs + 2·nkv·hs), qwen2 only
-    var attentionOutput: Matrix  // (d, nh·hs)
+    var attentionOutput: WeightMatrix  // (d, nh·hs)
     var feedForwardNorm: Matrix  // (1, d)
     /// gate and up projections stacked: one product, then silu(gate) · up.
-    var gateUp: Matrix  // (2·ff, d)
-    var down: Matrix  // (d, ff)
+    var gateUp: WeightMatrix  // (2·ff, d)
+    var down: WeightMatrix  // (d, ff)
 }
 
 /// All weights of a model as f32, dequantized once at load (llama2.c's `TransformerWeights`).
 /// Shared read-only by every sequence and every worker thread of the process.
 public final class ModelWeights: @unchecked Sendable {
-    let tokenEmbedding: Matrix  // (vocab, d)
+    let tokenEmbedding: WeightMatrix  // (vocab, d)
     let outputNorm: Matrix  // (1, d)
     /// The output head; the same storage as `tokenEmbedding` when the model ties them.
-    let output: Matrix  // (vocab, d)
+    let output: WeightMatrix  // (vocab, d)
     let layers: [LayerWeights]
+    /// How every product weight is stored: all matrices share one layout.
+    public let layout: WeightMatrix.Layout
 
-    init(tokenEmbedding: Matrix, outputNorm: Matrix, output: Matrix, layers: [LayerWeights]) {
+    init(tokenEmbedding: WeightMatrix, outputNorm: Matrix, output: WeightMatrix, layers: [LayerWeights]) {
         self.tokenEmbedding = tokenEmbedding
         self.outputNorm = outputNorm
         self.output = output
         self.layers = layers
+        layout = output.layout
     }
 
     /// Bytes of f32 weight memory (tied matrices counted once).
     public var byteCount: Int {
         var buffers: [ObjectIdentifier: Int] = [:]
-        func add(_ matrix: Matrix?) {
-            guard let matrix else { return }
-            buffers[ObjectIdentifier(matrix.storage)] = matrix.storage.count * 4
+        func add(_ storage: FloatBuffer?) {
+            guard let storage else { return }
+            buffers[ObjectIdentifier(storage)] = storage.count * 4
         }
-        add(tokenEmbedding); add(outputNorm); add(output)
+        add(tokenEmbedding.storage); add(outputNorm.storage); add(output.storage)
         for layer in layers {
-            [layer.attentionNorm, layer.qkv, layer.qkvBias, layer.attentionOutput,
-             layer.feedForwardNorm, layer.gateUp, layer.down].forEach(add)
+            [layer.attentionNorm, layer.qkvBias, layer.feedForwardNorm].forEach { add($0?.storage) }
+            [layer.qkv, layer.attentionOutput, layer.gateUp, layer.down].forEach { add($0.storage) }
         }
         return buffers.values.reduce(0, +)
     }
 
-    /// Dequantizes every weight of `file` for `config`; a missing tensor or one of the wrong
-    /// shape or an unsupported type is a `GGUFError` naming it.
-    public convenience init(gguf file: GGUFFile, config: ModelConfig) throws {
-        let loader = WeightLoader(file: file)
+    /// Dequantizes every weight of `file` for `config` and stores the product weights in
+    /// `layout`; a missing tensor or one of the wrong shape or an unsupported type is a
+    /// `GGUFError` naming it.
+    public convenience init(gguf file: GGUFFile, config: ModelConfig, layout: WeightMatrix.Layout = .panels) throws {
+        let loader = WeightLoader(file: file, layout: layout)
         let d = config.embeddingSize
-        let embedding = try loader.matrix("token_embd.weight", rows: config.vocabularySize, columns: d)
+        let embedding = try loader.weights("token_embd.weight", rows: config.vocabularySize, columns: d)
         let output = file.tensor(named: "output.weight") == nil
             ? embedding
-            : try loader.matrix("output.weight", rows: config.vocabularySize, columns: d)
+            : try loader.weights("output.weight", rows: config.vocabularySize, columns: d)
         var layers: [LayerWeights] = []
         for index in 0..<config.layerCount {
             let prefix = "blk.\(index)."
             let qkvParts = [("attn_q", config.querySize), ("attn_k", config.kvSize), ("attn_v", config.kvSize)]
             layers.append(LayerWeights(
                 attentionNorm: try loader.matrix(prefix + "attn_norm.weight", rows: 1, columns: d),
-                qkv: try loader.stacked(qkvParts.map { (prefix + $0.0 + ".weight", $0.1) }, columns: d),
+                qkv: try loader.weights(qkvParts.map { (prefix + $0.0 + ".weight", $0.1) }, columns: d),
                 qkvBias: config.attentionBias
                     ? try loader.concatenated(qkvParts.map { (prefix + $0.0 + ".bias", $0.1) }) : nil,
-                attentionOutput: try loader.matrix(prefix + "attn_output.weight", rows: d, columns: config.querySize),
+                attentionOutput: try loader.weights(prefix + "attn_output.weight", rows: d, columns: config.querySize),
                 feedForwardNorm: try loader.matrix(prefix + "ffn_norm.weight", rows: 1, columns: d),
-                gateUp: try loader.stacked(
+                gateUp: try loader.weights(
                     [(prefix + "ffn_gate.weight", config.feedForwardSize), (prefix + "ffn_up.weight", config.feedForwardSize)],
                     columns: d),
-                down: try loader.matrix(prefix + "ffn_down.weight", rows: d, columns: config.feedForwardSize)))
+                down: try loader.weights(prefix + "ffn_down.weight", rows: d, columns: config.feedForwardSize)))
         }
         self.init(
             tokenEmbedding: embedding,
@@ -122,6 +126,15 @@ public final class ModelWeights: @unchecked Sendable {
 /// Turns GGUF tensors into f32 matrices, checking names, shapes and types.
 private struct WeightLoader {
     let file: GGUFFile
+    let layout: WeightMatrix.Layout
+
+    func weights(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
+        try weights([(name, rows)], columns: columns)
+    }
+
+    func weights(_ parts: [(name: String, rows: Int)], columns: Int) throws -> WeightMatrix {
+        WeightMatrix(try stacked(parts, columns: columns), layout: layout)
+    }
 
     func tensor(_ name: String, rows: Int, columns: Int) throws -> GGUFTensorInfo {
         guard let tensor = file.tensor(named: name) else {
