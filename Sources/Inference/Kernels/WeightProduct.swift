@@ -1,5 +1,3 @@
-import Dispatch
-
 /// y (rows, n) = x (rows, k) · Wᵀ (+ y when accumulating) for a weight matrix W (n, k).
 ///
 /// Weights in panels go to the panel kernel, batch-invariant by construction. Row-major
@@ -35,7 +33,7 @@ final class WeightProduct {
         switch weights.layout {
         case .panels:
             let panels = (n + PanelKernel.width - 1) / PanelKernel.width
-            split(panels, groupsOf: 1) { range in
+            Parallel.slices(panels, threads: threads) { range in
                 PanelKernel.multiply(rows: rows, k: k, x: x, panels: w, panelRange: range, n: n,
                                      into: y, accumulate: accumulate)
             }
@@ -44,7 +42,7 @@ final class WeightProduct {
             precondition(n * callHeight <= scratch.count, "product wider than the scratch")
             let scratch = scratch.pointer, callHeight = callHeight
             // Slices of whole 16-column groups keep OpenBLAS on its full-width kernels.
-            split(n, groupsOf: 16) { columns in
+            Parallel.slices(n, threads: threads, groupsOf: 16) { columns in
                 var start = 0
                 while start < rows {
                     let chunkRows = min(layout.chunk, rows - start)
@@ -57,23 +55,4 @@ final class WeightProduct {
             }
         }
     }
-
-    /// Runs `work` over 0..<count cut into at most `threads` ranges of whole groups.
-    private func split(_ count: Int, groupsOf group: Int, _ work: @escaping (Range<Int>) -> Void) {
-        let sliceSize = ((count + threads - 1) / threads + group - 1) / group * group
-        let slices = (count + sliceSize - 1) / sliceSize
-        let slice = { (index: Int) in work((index * sliceSize)..<min(count, (index + 1) * sliceSize)) }
-        if slices == 1 {
-            slice(0)
-        } else {
-            let shared = UncheckedSendable(slice)
-            DispatchQueue.concurrentPerform(iterations: slices) { shared.value($0) }
-        }
-    }
-}
-
-/// Hands a closure over raw pointers to worker threads that touch disjoint memory.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -154,16 +154,19 @@ public final class InferenceContext {
         }
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention block.
-            RMSNorm.apply(x, weight: layer.attentionNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
+            normalize(x, weight: layer.attentionNorm, into: xn, rows: rows)
             product(rows: rows, x: xn, weights: layer.qkv, into: state.qkv.pointer)
             storeKeysAndValues(batch, range: range, layer: layer, layerIndex: layerIndex)
             attend(batch, range: range, layerIndex: layerIndex)
             // x += attention · Woᵀ
             product(rows: rows, x: state.attention.pointer, weights: layer.attentionOutput, into: x, accumulate: true)
             // Feed-forward block: x += (silu(xn·Wgᵀ) · xn·Wuᵀ) · Wdᵀ
-            RMSNorm.apply(x, weight: layer.feedForwardNorm.pointer, into: xn, rows: rows, n: d, epsilon: config.normEpsilon)
+            normalize(x, weight: layer.feedForwardNorm, into: xn, rows: rows)
             product(rows: rows, x: xn, weights: layer.gateUp, into: state.gateUp.pointer)
-            SwiGLU.apply(state.gateUp.pointer, into: state.hidden.pointer, rows: rows, n: config.feedForwardSize)
+            let ff = config.feedForwardSize, gateUp = state.gateUp.pointer, hidden = state.hidden.pointer
+            Parallel.slices(rows, threads: threads) { part in
+                SwiGLU.apply(gateUp + part.lowerBound * 2 * ff, into: hidden + part.lowerBound * ff, rows: part.count, n: ff)
+            }
             product(rows: rows, x: state.hidden.pointer, weights: layer.down, into: x, accumulate: true)
         }
         // Output head, only for the rows that want logits.
@@ -179,23 +182,36 @@ public final class InferenceContext {
         return wanted
     }
 
-    /// Adds biases, rotates q and k, and writes each row's k and v into its cache slot.
+    /// xn (rows, d) ← RMSNorm of x (rows, d), rows split between the threads.
+    private func normalize(_ x: UnsafeMutablePointer<Float>, weight: Matrix, into xn: UnsafeMutablePointer<Float>, rows: Int) {
+        let d = model.config.embeddingSize, epsilon = model.config.normEpsilon
+        Parallel.slices(rows, threads: threads) { part in
+            RMSNorm.apply(x + part.lowerBound * d, weight: weight.pointer, into: xn + part.lowerBound * d,
+                          rows: part.count, n: d, epsilon: epsilon)
+        }
+    }
+
+    /// Adds biases, rotates q and k, and writes each row's k and v into its cache slot;
+    /// rows split between the threads (each writes only its own slots).
     private func storeKeysAndValues(_ batch: Batch, range: Range<Int>, layer: LayerWeights, layerIndex: Int) {
         let config = model.config
         let qkvSize = config.querySize + 2 * config.kvSize
         let keys = cache.keys(layer: layerIndex), values = cache.values(layer: layerIndex)
-        for (r, row) in batch.rows[range].enumerated() {
-            let qkv = state.qkv.pointer + r * qkvSize
-            if let bias = layer.qkvBias {
-                for i in 0..<qkvSize { qkv[i] += bias.pointer[i] }
+        Parallel.slices(range.count, threads: threads) { part in
+            for r in part {
+                let row = batch.rows[range.lowerBound + r]
+                let qkv = state.qkv.pointer + r * qkvSize
+                if let bias = layer.qkvBias {
+                    for i in 0..<qkvSize { qkv[i] += bias.pointer[i] }
+                }
+                let query = qkv, key = qkv + config.querySize, value = key + config.kvSize
+                rope.rotate(query, heads: config.headCount, headSize: config.headSize, position: row.position)
+                rope.rotate(key, heads: config.kvHeadCount, headSize: config.headSize, position: row.position)
+                let table = batch.blockTables[row.sequence]
+                let slot = Int(table[row.position / cache.blockSize]) * cache.blockSize + row.position % cache.blockSize
+                (keys + slot * config.kvSize).update(from: key, count: config.kvSize)
+                (values + slot * config.kvSize).update(from: value, count: config.kvSize)
             }
-            let query = qkv, key = qkv + config.querySize, value = key + config.kvSize
-            rope.rotate(query, heads: config.headCount, headSize: config.headSize, position: row.position)
-            rope.rotate(key, heads: config.kvHeadCount, headSize: config.headSize, position: row.position)
-            let table = batch.blockTables[row.sequence]
-            let slot = Int(table[row.position / cache.blockSize]) * cache.blockSize + row.position % cache.blockSize
-            (keys + slot * config.kvSize).update(from: key, count: config.kvSize)
-            (values + slot * config.kvSize).update(from: value, count: config.kvSize)
         }
     }
 
