@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Inference
 import JobStore
 import Webhooks
@@ -55,6 +56,9 @@ struct DoctorCommand: ParsableCommand {
         }
         let gflops = BLAS.measureGFLOPS(seconds: gemmSeconds)
         report.ok("blas.sgemm", "\(format(gflops, digits: 1)) GFLOP/s (64x576 by 576x1536, \(BLAS.threadCount) threads)")
+        let threads = EngineConfiguration().threads
+        let panels = WeightMatrix.measurePanelGFLOPS(threads: threads, seconds: gemmSeconds)
+        report.ok("panels", "\(format(panels, digits: 1)) GFLOP/s (the same product in Scribe's weight kernel, \(threads) threads)")
     }
 
     private func checkModel(_ report: inout DoctorReport, path: String) {

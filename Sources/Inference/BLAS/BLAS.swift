@@ -84,25 +84,31 @@ extension BLAS {
         }
         let b = [Float](repeating: 0.5, count: n * k)
         var c = [Float](repeating: 0, count: m * n)
+        return a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    sustainedGFLOPS(flopsPerCall: 2.0 * Double(m * n * k), seconds: seconds) {
+                        sgemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k,
+                              b: b.baseAddress!, ldb: k, transposeB: true,
+                              c: c.baseAddress!, ldc: n)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Repeats `call` for about `seconds` and returns the GFLOP/s it sustained.
+    static func sustainedGFLOPS(flopsPerCall: Double, seconds: Double, _ call: () -> Void) -> Double {
         let clock = ContinuousClock()
         var iterations = 0
         let start = clock.now
         var elapsed = Duration.zero
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                c.withUnsafeMutableBufferPointer { c in
-                    repeat {
-                        sgemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k,
-                              b: b.baseAddress!, ldb: k, transposeB: true,
-                              c: c.baseAddress!, ldc: n)
-                        iterations += 1
-                        elapsed = clock.now - start
-                    } while elapsed < .milliseconds(Int(seconds * 1000))
-                }
-            }
-        }
-        let flops = 2.0 * Double(m) * Double(n) * Double(k) * Double(iterations)
+        repeat {
+            call()
+            iterations += 1
+            elapsed = clock.now - start
+        } while elapsed < .milliseconds(Int(seconds * 1000))
         let (secondsPart, attoseconds) = elapsed.components
-        return flops / (Double(secondsPart) + Double(attoseconds) * 1e-18) / 1e9
+        return flopsPerCall * Double(iterations) / (Double(secondsPart) + Double(attoseconds) * 1e-18) / 1e9
     }
 }

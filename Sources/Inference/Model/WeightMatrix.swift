@@ -36,6 +36,22 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// Sustained GFLOP/s of the panel kernel on `threads` threads, the shape of
+    /// `BLAS.measureGFLOPS`: 64 batch rows through a 576→1536 projection.
+    public static func measurePanelGFLOPS(
+        m: Int = 64, n: Int = 1536, k: Int = 576, threads: Int, seconds: Double = 1
+    ) -> Double {
+        let matrix = Matrix(rows: n, columns: k)
+        for i in 0..<n * k { matrix.pointer[i] = 0.5 }
+        let weights = WeightMatrix(matrix, layout: .panels)
+        let x = FloatBuffer(count: m * k), y = FloatBuffer(count: m * n)
+        for i in 0..<m * k { x.pointer[i] = Float(i % 13) * 0.01 }
+        let product = WeightProduct(layout: nil, threads: threads, maxN: n)
+        return BLAS.sustainedGFLOPS(flopsPerCall: 2.0 * Double(m * n * k), seconds: seconds) {
+            product(rows: m, x: x.pointer, weights: weights, into: y.pointer)
+        }
+    }
+
     /// out (k) ← row `index` of W: an embedding lookup.
     func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
         switch layout {
