@@ -20,8 +20,8 @@ import Testing
         (0..<buffer.count).map { buffer.pointer[$0].bitPattern }
     }
 
-    /// Row counts around the 6-row tile, widths with partial panels, k of 1 and odd sizes.
-    @Test(arguments: [1, 5, 6, 7, 13, 64], [(16, 8), (37, 5), (200, 96), (3, 1)])
+    /// Row counts around the 6- and 4-row tiles, widths with partial panels, k of 1 and odd sizes.
+    @Test(arguments: [1, 2, 4, 5, 6, 7, 8, 13, 32, 64], [(16, 8), (37, 5), (200, 96), (3, 1)])
     func panelKernelEqualsItsPlainVersionBitForBit(rows: Int, shape: (n: Int, k: Int)) {
         for accumulate in [false, true] {
             let (x, w, y) = Self.operands(rows: rows, n: shape.n, k: shape.k)

@@ -1,5 +1,5 @@
-/// Weight products on panel-packed matrices, 6 rows × 16 features per micro-kernel call in
-/// twelve AVX registers.
+/// Weight products on panel-packed matrices, 6 (or 4) rows × 16 features per micro-kernel
+/// call in twelve (or eight) AVX registers.
 ///
 /// A panel holds 16 output features of a weight matrix W (n, k) k-major: panel p is
 /// (k, 16), element [kk][c] = W[p·16 + c, kk], zero past n. Every output element is
@@ -8,8 +8,12 @@
 enum PanelKernel {
     /// Output features per panel.
     static let width = 16
-    /// Rows per micro-kernel call: 6 rows × 16 features fill 12 of the 16 vector registers.
-    static let height = 6
+    /// Height of the next micro-kernel call for `remaining` rows: 6 rows × 16 features fill
+    /// 12 of the 16 vector registers, but 4 + 4 rows waste less than 6 + 6 for 7 or 8, and 4
+    /// less than 6 for the last 1–4.
+    static func height(remaining: Int) -> Int {
+        remaining <= 4 || remaining == 7 || remaining == 8 ? 4 : 6
+    }
 
     /// y (rows, n) row-major, columns of `panelRange` ← x (rows, k) · Wᵀ, or += it when
     /// `accumulate`; `panels` points at panel 0.
@@ -23,19 +27,25 @@ enum PanelKernel {
             let columns = min(width, n - panel * width)
             var row = 0
             while row < rows {
-                let count = min(height, rows - row)
-                tile(rows: count, k: k, x: x + row * k, panel: weights,
-                     into: y + row * n + panel * width, n: n, columns: columns, accumulate: accumulate)
+                let height = height(remaining: rows - row), count = min(height, rows - row)
+                let output = y + row * n + panel * width
+                if height == 6 {
+                    tile(height: 6, rows: count, k: k, x: x + row * k, panel: weights,
+                         into: output, n: n, columns: columns, accumulate: accumulate)
+                } else {
+                    tile(height: 4, rows: count, k: k, x: x + row * k, panel: weights,
+                         into: output, n: n, columns: columns, accumulate: accumulate)
+                }
                 row += count
             }
         }
     }
 
-    /// Up to 6 rows × one panel. Missing rows repeat the last real one and are not stored,
-    /// so every row takes the same instructions.
+    /// Up to `height` (4 or 6, a constant once inlined) rows × one panel. Missing rows
+    /// repeat the last real one and are not stored, so every row takes the same instructions.
     @inline(__always)
     private static func tile(
-        rows: Int, k: Int, x: UnsafePointer<Float>, panel: UnsafeRawPointer,
+        height: Int, rows: Int, k: Int, x: UnsafePointer<Float>, panel: UnsafeRawPointer,
         into y: UnsafeMutablePointer<Float>, n: Int, columns: Int, accumulate: Bool
     ) {
         let x0 = x, x1 = x + min(1, rows - 1) * k, x2 = x + min(2, rows - 1) * k
@@ -54,10 +64,12 @@ enum PanelKernel {
             a2 = a2.addingProduct(low, s); b2 = b2.addingProduct(high, s)
             s = SIMD8<Float>(repeating: x3[kk])
             a3 = a3.addingProduct(low, s); b3 = b3.addingProduct(high, s)
-            s = SIMD8<Float>(repeating: x4[kk])
-            a4 = a4.addingProduct(low, s); b4 = b4.addingProduct(high, s)
-            s = SIMD8<Float>(repeating: x5[kk])
-            a5 = a5.addingProduct(low, s); b5 = b5.addingProduct(high, s)
+            if height > 4 {
+                s = SIMD8<Float>(repeating: x4[kk])
+                a4 = a4.addingProduct(low, s); b4 = b4.addingProduct(high, s)
+                s = SIMD8<Float>(repeating: x5[kk])
+                a5 = a5.addingProduct(low, s); b5 = b5.addingProduct(high, s)
+            }
         }
         store(a0, b0, into: y, columns: columns, accumulate: accumulate)
         if rows > 1 { store(a1, b1, into: y + n, columns: columns, accumulate: accumulate) }

@@ -89,9 +89,6 @@ public final class InferenceContext {
         product = WeightProduct(layout: layout, threads: self.threads, maxN: widest)
     }
 
-    /// Which kernel computes the weight products, and how OpenBLAS calls are cut if it does.
-    public var productLayout: String { product.description }
-
     /// Computes the batch: appends every row's key and value to the cache and returns the
     /// logits of the rows that want them.
     public func decode(_ batch: Batch) throws -> Logits {
