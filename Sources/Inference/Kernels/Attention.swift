@@ -45,23 +45,24 @@ public enum Attention {
         let length = context.length
         let scale = 1 / Float(headSize).squareRoot()
         for t in 0..<length { slots[t] = context.slot(t) * kvSize }
-        for head in 0..<heads {
-            let headScores = scores + head * length
-            let offset = (head / group) * headSize
-            keyScores(query: query + head * headSize, keys: context.keys + offset, slots: slots, length: length,
-                      headSize: headSize, scale: scale, into: headScores)
-            softmax(headScores, length)
-            weightedValues(headScores, values: context.values + offset, slots: slots, length: length,
-                           headSize: headSize, into: output + head * headSize)
+        // Query heads sharing a kv head go together, so each key and value is read from
+        // memory once for all of them.
+        for kvHead in 0..<kvHeads {
+            let first = kvHead * group
+            keyScores(queries: query + first * headSize, heads: group, keys: context.keys + kvHead * headSize,
+                      slots: slots, length: length, headSize: headSize, scale: scale, into: scores + first * length)
+            for head in first..<(first + group) { softmax(scores + head * length, length) }
+            weightedValues(scores + first * length, heads: group, values: context.values + kvHead * headSize,
+                           slots: slots, length: length, headSize: headSize, into: output + first * headSize)
         }
     }
 
-    /// scores[t] = q · k(t) · scale for t < length: eight positions at a time, each position's
-    /// eight lanes summed by the same tree.
+    /// scores (heads, length): [h][t] = q_h · k(t) · scale, eight positions at a time, each
+    /// position's eight lanes summed by the same tree.
     @inline(__always)
     static func keyScores(
-        query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, slots: UnsafePointer<Int>, length: Int,
-        headSize: Int, scale: Float, into scores: UnsafeMutablePointer<Float>
+        queries: UnsafePointer<Float>, heads: Int, keys: UnsafePointer<Float>, slots: UnsafePointer<Int>,
+        length: Int, headSize: Int, scale: Float, into scores: UnsafeMutablePointer<Float>
     ) {
         var t = 0
         while t < length {
@@ -69,69 +70,83 @@ public enum Attention {
             // Past the end, repeat the last key; those sums are dropped.
             func key(_ j: Int) -> UnsafeRawPointer { UnsafeRawPointer(keys + slots[t + min(j, last)]) }
             let k0 = key(0), k1 = key(1), k2 = key(2), k3 = key(3), k4 = key(4), k5 = key(5), k6 = key(6), k7 = key(7)
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-            let rawQ = UnsafeRawPointer(q)
-            var byte = 0
-            while byte < headSize * 4 {
-                let v = rawQ.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self)
-                a0 = a0.addingProduct(v, k0.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a1 = a1.addingProduct(v, k1.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a2 = a2.addingProduct(v, k2.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a3 = a3.addingProduct(v, k3.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a4 = a4.addingProduct(v, k4.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a5 = a5.addingProduct(v, k5.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a6 = a6.addingProduct(v, k6.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                a7 = a7.addingProduct(v, k7.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                byte += 32
+            for head in 0..<heads {
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+                let rawQ = UnsafeRawPointer(queries + head * headSize)
+                var byte = 0
+                while byte < headSize * 4 {
+                    let v = rawQ.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self)
+                    a0 = a0.addingProduct(v, k0.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a1 = a1.addingProduct(v, k1.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a2 = a2.addingProduct(v, k2.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a3 = a3.addingProduct(v, k3.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a4 = a4.addingProduct(v, k4.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a5 = a5.addingProduct(v, k5.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a6 = a6.addingProduct(v, k6.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    a7 = a7.addingProduct(v, k7.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
+                    byte += 32
+                }
+                // Lane j of the result is the sum of a_j's lanes.
+                func pair(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+                    SIMD8(lowHalf: x.evenHalf + x.oddHalf, highHalf: y.evenHalf + y.oddHalf)
+                }
+                let sums = pair(pair(pair(a0, a1), pair(a2, a3)), pair(pair(a4, a5), pair(a6, a7))) * scale
+                for j in 0...last { scores[head * length + t + j] = sums[j] }
             }
-            // Lane j of the result is the sum of a_j's lanes.
-            func pair(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
-                SIMD8(lowHalf: x.evenHalf + x.oddHalf, highHalf: y.evenHalf + y.oddHalf)
-            }
-            let sums = pair(pair(pair(a0, a1), pair(a2, a3)), pair(pair(a4, a5), pair(a6, a7))) * scale
-            for j in 0...last { scores[t + j] = sums[j] }
             t += 8
         }
     }
 
-    /// out (headSize) = Σ_t weights[t] · v(t), in increasing t, 64 dimensions at a time
-    /// in registers.
+    /// out (heads, headSize): [h] = Σ_t weights[h][t] · v(t), in increasing t. Positions go
+    /// in chunks of 32 that stay in L1 for all heads; each head's sums pass between chunks
+    /// through `out` unrounded, 64 dimensions at a time in registers.
     @inline(__always)
     static func weightedValues(
-        _ weights: UnsafePointer<Float>, values: UnsafePointer<Float>, slots: UnsafePointer<Int>, length: Int,
-        headSize: Int, into out: UnsafeMutablePointer<Float>
+        _ weights: UnsafePointer<Float>, heads: Int, values: UnsafePointer<Float>, slots: UnsafePointer<Int>,
+        length: Int, headSize: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        let rawOut = UnsafeMutableRawPointer(out)
-        var byte = 0
-        while byte + 256 <= headSize * 4 {
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-            for t in 0..<length {
-                let w = SIMD8<Float>(repeating: weights[t])
-                let v = UnsafeRawPointer(values + slots[t]) + byte
-                a0 = a0.addingProduct(w, v.loadUnaligned(as: SIMD8<Float>.self))
-                a1 = a1.addingProduct(w, v.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-                a2 = a2.addingProduct(w, v.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-                a3 = a3.addingProduct(w, v.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-                a4 = a4.addingProduct(w, v.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
-                a5 = a5.addingProduct(w, v.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
-                a6 = a6.addingProduct(w, v.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
-                a7 = a7.addingProduct(w, v.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
+        var start = 0
+        while start < length {
+            let positions = start..<min(length, start + 32)
+            for head in 0..<heads {
+                let w = weights + head * length
+                let rawOut = UnsafeMutableRawPointer(out + head * headSize)
+                func load(_ byte: Int) -> SIMD8<Float> {
+                    start == 0 ? SIMD8() : rawOut.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self)
+                }
+                var byte = 0
+                while byte + 256 <= headSize * 4 {
+                    var a0 = load(byte), a1 = load(byte + 32), a2 = load(byte + 64), a3 = load(byte + 96)
+                    var a4 = load(byte + 128), a5 = load(byte + 160), a6 = load(byte + 192), a7 = load(byte + 224)
+                    for t in positions {
+                        let s = SIMD8<Float>(repeating: w[t])
+                        let v = UnsafeRawPointer(values + slots[t]) + byte
+                        a0 = a0.addingProduct(s, v.loadUnaligned(as: SIMD8<Float>.self))
+                        a1 = a1.addingProduct(s, v.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                        a2 = a2.addingProduct(s, v.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+                        a3 = a3.addingProduct(s, v.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+                        a4 = a4.addingProduct(s, v.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
+                        a5 = a5.addingProduct(s, v.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
+                        a6 = a6.addingProduct(s, v.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
+                        a7 = a7.addingProduct(s, v.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
+                    }
+                    for (index, lanes) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() {
+                        rawOut.storeBytes(of: lanes, toByteOffset: byte + index * 32, as: SIMD8<Float>.self)
+                    }
+                    byte += 256
+                }
+                while byte < headSize * 4 {
+                    var lanes = load(byte)
+                    for t in positions {
+                        let v = UnsafeRawPointer(values + slots[t]).loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self)
+                        lanes = lanes.addingProduct(SIMD8(repeating: w[t]), v)
+                    }
+                    rawOut.storeBytes(of: lanes, toByteOffset: byte, as: SIMD8<Float>.self)
+                    byte += 32
+                }
             }
-            for (index, lanes) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() {
-                rawOut.storeBytes(of: lanes, toByteOffset: byte + index * 32, as: SIMD8<Float>.self)
-            }
-            byte += 256
-        }
-        while byte < headSize * 4 {
-            var lanes = SIMD8<Float>()
-            for t in 0..<length {
-                let v = UnsafeRawPointer(values + slots[t]).loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self)
-                lanes = lanes.addingProduct(SIMD8(repeating: weights[t]), v)
-            }
-            rawOut.storeBytes(of: lanes, toByteOffset: byte, as: SIMD8<Float>.self)
-            byte += 32
+            start = positions.upperBound
         }
     }
 
