@@ -30,15 +30,32 @@ enum PanelKernel {
                 let height = height(remaining: rows - row), count = min(height, rows - row)
                 let output = y + row * n + panel * width
                 if height == 6 {
-                    tile(height: 6, rows: count, k: k, x: x + row * k, panel: weights,
-                         into: output, n: n, columns: columns, accumulate: accumulate)
+                    tile6(rows: count, k: k, x: x + row * k, panel: weights,
+                          into: output, n: n, columns: columns, accumulate: accumulate)
                 } else {
-                    tile(height: 4, rows: count, k: k, x: x + row * k, panel: weights,
-                         into: output, n: n, columns: columns, accumulate: accumulate)
+                    tile4(rows: count, k: k, x: x + row * k, panel: weights,
+                          into: output, n: n, columns: columns, accumulate: accumulate)
                 }
                 row += count
             }
         }
+    }
+
+    // One copy of `tile` per height, so the height is a constant in each.
+    @inline(never)
+    private static func tile6(
+        rows: Int, k: Int, x: UnsafePointer<Float>, panel: UnsafeRawPointer,
+        into y: UnsafeMutablePointer<Float>, n: Int, columns: Int, accumulate: Bool
+    ) {
+        tile(height: 6, rows: rows, k: k, x: x, panel: panel, into: y, n: n, columns: columns, accumulate: accumulate)
+    }
+
+    @inline(never)
+    private static func tile4(
+        rows: Int, k: Int, x: UnsafePointer<Float>, panel: UnsafeRawPointer,
+        into y: UnsafeMutablePointer<Float>, n: Int, columns: Int, accumulate: Bool
+    ) {
+        tile(height: 4, rows: rows, k: k, x: x, panel: panel, into: y, n: n, columns: columns, accumulate: accumulate)
     }
 
     /// Up to `height` (4 or 6, a constant once inlined) rows × one panel. Missing rows
