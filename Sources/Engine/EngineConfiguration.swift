@@ -12,7 +12,8 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var blockSize: Int = 16
     /// Positions the KV cache holds over all sequences; nil: `maxRunning` × min(context, 2048).
     public var cachePositions: Int?
-    /// Weight products cut so that greedy and seeded results never depend on the batch.
+    /// For models on OpenBLAS (row-major weights): products cut so that greedy and seeded
+    /// results never depend on the batch. The panel kernel is batch-invariant regardless.
     public var batchInvariant = true
     /// Threads of the forward pass (weight products and attention); default: one per core.
     public var threads: Int
