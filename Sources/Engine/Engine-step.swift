@@ -43,6 +43,7 @@ extension Engine {
         }
         var sampled: [SequenceID: TokenID] = [:]
         var ended: [SequenceID] = []
+        var forks: [(parent: SequenceID, child: SequenceID, token: TokenID)] = []
         var logitRow = 0
         for chunk in step.chunks {
             guard chunk.wantsLogits else {
@@ -69,12 +70,14 @@ extension Engine {
             }
             for (child, childToken) in children {
                 sequences[child.id] = child
-                scheduler.fork(sequence.id, as: child.id, firstToken: childToken)
+                forks.append((sequence.id, child.id, childToken))
                 statistics.generatedTokens += 1
                 if child.accept(childToken) { ended.append(child.id) }
             }
         }
         scheduler.completed(step, sampled: sampled)
+        // After `completed`: a child shares what its parent has computed, prompt included.
+        for fork in forks { scheduler.fork(fork.parent, as: fork.child, firstToken: fork.token) }
         var finished: [GenerationResult] = []
         for id in ended {
             scheduler.remove(id)

@@ -93,6 +93,16 @@ import TestSupport
         #expect(again.map(\.tokenIDs) == completions.map(\.tokenIDs))
     }
 
+    /// Every completion continues the whole prompt: greedy, all n equal the single one.
+    @Test func greedyCompletionsAllContinueThePrompt() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        let single = GenerationRequest(id: "1", prompt: .text("Once upon a time"), params: Self.params(maxTokens: 12))
+        let several = GenerationRequest(id: "3", prompt: .text("Once upon a time"), params: Self.params(maxTokens: 12, n: 3))
+        let results = Self.run(Self.engine(model), [single, several])
+        let expected = try #require(Self.tokens(results["1"]).first)
+        #expect(Self.tokens(results["3"]) == [expected, expected, expected])
+    }
+
     @Test func stopStringsEndGenerationAndAreNotIncluded() throws {
         let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
         let plain = GenerationRequest(id: "plain", prompt: .text("The capital of France is"), params: Self.params(maxTokens: 20))
