@@ -7,7 +7,7 @@ public struct WeightMatrix: @unchecked Sendable {
         /// the panel kernel, batch-invariant by construction.
         case panels
         /// Row-major, read by OpenBLAS, which packs it again on every call: kept to compare
-        /// with (`scribe bench --weights`).
+        /// with (`scribe bench --products`).
         case rowMajor = "row-major"
     }
 
