@@ -62,10 +62,17 @@ struct BenchWorkload {
 /// Which kernel computes the weight products in a bench run.
 enum BenchProducts: String, Codable, CaseIterable {
     case panels
+    case nibblePanels = "nibble-panels"
     case openBLASInvariant = "openblas-invariant"
     case openBLAS = "openblas"
 
-    var layout: WeightMatrix.Layout { self == .panels ? .panels : .rowMajor }
+    var layout: WeightMatrix.Layout {
+        switch self {
+        case .panels: .panels
+        case .nibblePanels: .nibblePanels
+        case .openBLASInvariant, .openBLAS: .rowMajor
+        }
+    }
     var batchInvariant: Bool { self != .openBLAS }
 }
 

@@ -57,8 +57,11 @@ struct DoctorCommand: ParsableCommand {
         let gflops = BLAS.measureGFLOPS(seconds: gemmSeconds)
         report.ok("blas.sgemm", "\(format(gflops, digits: 1)) GFLOP/s (64x576 by 576x1536, \(BLAS.threadCount) threads)")
         let threads = EngineConfiguration().threads
-        let panels = WeightMatrix.measurePanelGFLOPS(threads: threads, seconds: gemmSeconds)
-        report.ok("panels", "\(format(panels, digits: 1)) GFLOP/s (the same product in Scribe's weight kernel, \(threads) threads)")
+        let panels = WeightMatrix.measureGFLOPS(layout: .panels, threads: threads, seconds: gemmSeconds)
+        report.ok("panels", "\(format(panels, digits: 1)) GFLOP/s (the same product in Scribe's f32 weight kernel, \(threads) threads)")
+        let nibbles = WeightMatrix.measureGFLOPS(layout: .nibblePanels, threads: threads, seconds: gemmSeconds)
+        report.ok("nibble-panels", "\(format(nibbles, digits: 1)) GFLOP/s equivalent (the same product with 4-bit weights "
+            + "and 8-bit activations, \(threads) threads)")
     }
 
     private func checkModel(_ report: inout DoctorReport, path: String) {

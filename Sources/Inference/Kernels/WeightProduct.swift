@@ -1,6 +1,8 @@
 /// y (rows, n) = x (rows, k) · Wᵀ (+ y when accumulating) for a weight matrix W (n, k).
 ///
-/// Weights in panels go to the panel kernel, batch-invariant by construction. Row-major
+/// Weights in panels go to the panel kernel, batch-invariant by construction; weights in
+/// 4-bit panels go to the nibble kernel after x is quantized row by row, batch-invariant
+/// too. Row-major
 /// weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
 /// row's result does not depend on the batch around it when batch invariance is asked for;
 /// x must then have `layout.marginRows` rows of readable slack on both sides.
@@ -12,12 +14,15 @@ final class WeightProduct {
     /// Column stride of the OpenBLAS scratch: the tallest call.
     private let callHeight: Int
     private let scratch: FloatBuffer  // (maxN, callHeight): one column per output feature
+    /// x quantized for 4-bit weights: (maxRows, maxK).
+    private let activations: QuantizedActivations
 
-    init(layout: ProductLayout?, threads: Int, maxN: Int) {
+    init(layout: ProductLayout?, threads: Int, maxN: Int, maxRows: Int, maxK: Int) {
         self.layout = layout
         self.threads = max(1, threads)
         callHeight = layout.map { $0.chunk + 2 * $0.leadingPadding + $0.rowMultiple } ?? 0
         scratch = FloatBuffer(count: maxN * callHeight)
+        activations = QuantizedActivations(maxRows: maxRows, maxColumns: maxK)
     }
 
     var description: String {
@@ -36,6 +41,13 @@ final class WeightProduct {
             Parallel.slices(panels, threads: threads) { range in
                 PanelKernel.multiply(rows: rows, k: k, x: x, panels: w, panelRange: range, n: n,
                                      into: y, accumulate: accumulate)
+            }
+        case .nibblePanels:
+            let activations = activations, panels = UnsafeRawPointer(w)
+            activations.quantize(rows: rows, k: k, x: x, threads: threads)
+            Parallel.slices((n + NibblePanelKernel.width - 1) / NibblePanelKernel.width, threads: threads) { range in
+                NibblePanelKernel.multiply(rows: rows, k: k, x: activations, panels: panels, panelRange: range, n: n,
+                                           into: y, accumulate: accumulate)
             }
         case .rowMajor:
             guard let layout else { preconditionFailure("row-major weights need an OpenBLAS layout") }

@@ -79,14 +79,15 @@ public final class InferenceContext {
                     maxPositions: config.contextLength)
         BLAS.setThreadCount(1)
         let layout: ProductLayout? = switch model.weights.layout {
-        case .panels: nil
+        case .panels, .nibblePanels: nil
         case .rowMajor: batchInvariant
             ? ProductLayout.invariant(innerDimensions: [config.embeddingSize, config.querySize, config.feedForwardSize])
             : ProductLayout.unpadded(chunk: maxRows)
         }
         state = RunState(config: config, maxRows: maxRows, threads: self.threads, marginRows: layout?.marginRows ?? 0)
         let widest = max(config.querySize + 2 * config.kvSize, 2 * config.feedForwardSize, config.vocabularySize)
-        product = WeightProduct(layout: layout, threads: self.threads, maxN: widest)
+        product = WeightProduct(layout: layout, threads: self.threads, maxN: widest, maxRows: maxRows,
+                                maxK: max(config.embeddingSize, config.querySize, config.feedForwardSize))
     }
 
     /// Computes the batch: appends every row's key and value to the cache and returns the

@@ -56,7 +56,8 @@ struct LayerWeights: @unchecked Sendable {
     var down: WeightMatrix  // (d, ff)
 }
 
-/// All weights of a model as f32, dequantized once at load (llama2.c's `TransformerWeights`).
+/// All weights of a model, dequantized to f32 once at load (llama2.c's `TransformerWeights`),
+/// or for `.nibblePanels` 4-bit matrices repacked as they are.
 /// Shared read-only by every sequence and every worker thread of the process.
 public final class ModelWeights: @unchecked Sendable {
     let tokenEmbedding: WeightMatrix  // (vocab, d)
@@ -64,15 +65,17 @@ public final class ModelWeights: @unchecked Sendable {
     /// The output head; the same storage as `tokenEmbedding` when the model ties them.
     let output: WeightMatrix  // (vocab, d)
     let layers: [LayerWeights]
-    /// How every product weight is stored: all matrices share one layout.
+    /// How the product weights are stored: every matrix in this layout, except that with
+    /// `.nibblePanels` the matrices of other types than 4-bit ones are in `.panels`.
     public let layout: WeightMatrix.Layout
 
-    init(tokenEmbedding: WeightMatrix, outputNorm: Matrix, output: WeightMatrix, layers: [LayerWeights]) {
+    init(tokenEmbedding: WeightMatrix, outputNorm: Matrix, output: WeightMatrix, layers: [LayerWeights],
+         layout: WeightMatrix.Layout) {
         self.tokenEmbedding = tokenEmbedding
         self.outputNorm = outputNorm
         self.output = output
         self.layers = layers
-        layout = output.layout
+        self.layout = layout
     }
 
     /// Bytes of f32 weight memory (tied matrices counted once).
@@ -119,7 +122,7 @@ public final class ModelWeights: @unchecked Sendable {
         self.init(
             tokenEmbedding: embedding,
             outputNorm: try loader.matrix("output_norm.weight", rows: 1, columns: d),
-            output: output, layers: layers)
+            output: output, layers: layers, layout: layout)
     }
 }
 
@@ -133,7 +136,16 @@ private struct WeightLoader {
     }
 
     func weights(_ parts: [(name: String, rows: Int)], columns: Int) throws -> WeightMatrix {
-        WeightMatrix(try stacked(parts, columns: columns), layout: layout)
+        guard layout == .nibblePanels else { return WeightMatrix(try stacked(parts, columns: columns), layout: layout) }
+        let tensors = try parts.map { try tensor($0.name, rows: $0.rows, columns: columns) }
+        guard tensors.allSatisfy({ NibbleBlocks.supports($0.type) }) else {
+            return WeightMatrix(try stacked(parts, columns: columns), layout: .panels)
+        }
+        do {
+            return try WeightMatrix(nibbleParts: tensors.map { ($0.type, file.data(of: $0), $0.rowCount) }, columns: columns)
+        } catch {
+            throw GGUFError(file: file.path, offset: tensors[0].infoOffset, reason: "tensor \(parts[0].name): \(error)")
+        }
     }
 
     func tensor(_ name: String, rows: Int, columns: Int) throws -> GGUFTensorInfo {
