@@ -2,7 +2,10 @@ import _Builtin_intrinsics.intel
 
 /// Activations quantized to 8 bits per 32-element block, the integer side of
 /// `NibblePanelKernel`'s products: x[e] ≈ scale · q[e], q[e] in -127...127 (llama.cpp's
-/// Q8_1, with `sum` the exact f32 sum of the block instead of one rebuilt from q).
+/// Q8_1). `sum` is scale · Σq, the sum of the quantized values rather than of x: with it
+/// the kernel computes the exact product of the weights with the quantized activations,
+/// whose error is centred; the exact sum of x would leave the error of `d · q`, whose codes
+/// are all positive, uncentred, and doubled the logit error on the reference model.
 ///
 /// Every row is quantized on its own, so a row's codes never depend on the batch.
 final class QuantizedActivations {
@@ -61,20 +64,14 @@ final class QuantizedActivations {
         func integers(_ v: __m256) -> __m256i {
             _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, factor), low), high))
         }
+        let i0 = integers(v0), i1 = integers(v1), i2 = integers(v2), i3 = integers(v3)
         // packs interleave 128-bit lanes; the permutation puts the 32 codes back in order.
-        let packed = _mm256_packs_epi16(_mm256_packs_epi32(integers(v0), integers(v1)),
-                                        _mm256_packs_epi32(integers(v2), integers(v3)))
+        let packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
         let ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
         UnsafeMutableRawPointer(codes).storeBytes(of: ordered, as: __m256i.self)
         scale.pointee = d
-        let total = _mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3))
-        sum.pointee = laneSum(unsafeBitCast(total, to: SIMD8<Float>.self))
-    }
-
-    /// The lanes added in a fixed tree, so the plain version can repeat it.
-    @inline(__always)
-    static func laneSum(_ v: SIMD8<Float>) -> Float {
-        ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+        let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)), to: SIMD8<Int32>.self)
+        sum.pointee = d * Float(total.wrappedSum())
     }
 }
 
@@ -85,9 +82,6 @@ extension QuantizedActivations {
         for e in 0..<32 { largest = max(largest, Swift.abs(x[e])) }
         let d = largest / 127, inverse: Float = d == 0 ? 0 : 1 / d
         let codes = (0..<32).map { Int8(min(max(x[$0] * inverse, -127), 127).rounded(.toNearestOrEven)) }
-        // The kernel's order: lanes of 8 added pairwise across the four vectors, then the lanes.
-        var lanes = SIMD8<Float>()
-        for lane in 0..<8 { lanes[lane] = (x[lane] + x[lane + 8]) + (x[lane + 16] + x[lane + 24]) }
-        return (codes, d, laneSum(lanes))
+        return (codes, d, d * Float(codes.reduce(0) { $0 + Int($1) }))
     }
 }
