@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "Inference",
             dependencies: ["COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]),
+            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
         .target(
             name: "Engine",
             dependencies: ["Inference", .product(name: "Logging", package: "swift-log")]),

@@ -55,9 +55,9 @@ __attribute__((constructor))
 static void scribe_blas_boot(int argc, char **argv, char **envp) {
     (void)argc; (void)envp;
 #if defined(__x86_64__)
-    // Inference is compiled for AVX2 and FMA: stop here with the reason, not at a SIGILL later.
-    if (scribe_cpu_isa() == scribe_isa_generic) {
-        fputs("scribe: this CPU lacks AVX2 and FMA (x86-64-v3), which Scribe's kernels are built for\n", stderr);
+    // Inference is compiled for AVX2, FMA and F16C: stop here with the reason, not at a SIGILL later.
+    if (scribe_cpu_isa() == scribe_isa_generic || !__builtin_cpu_supports("f16c")) {
+        fputs("scribe: this CPU lacks AVX2, FMA or F16C (x86-64-v3), which Scribe's kernels are built for\n", stderr);
         _exit(70);
     }
 #endif

@@ -29,7 +29,8 @@ public final class Engine: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         let blockCount = configuration.blockCount(for: model.config)
-        let cache = KVCache(config: model.config, blockSize: configuration.blockSize, blockCount: blockCount)
+        let cache = KVCache(config: model.config, blockSize: configuration.blockSize, blockCount: blockCount,
+                            precision: configuration.cachePrecision(for: model.weights))
         context = InferenceContext(
             model: model, cache: cache, maxRows: configuration.tokenBudget,
             threads: configuration.threads, batchInvariant: configuration.batchInvariant)

@@ -17,15 +17,23 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var batchInvariant = true
     /// Threads of the forward pass (weight products and attention); default: one per core.
     public var threads: Int
+    /// How the KV cache stores keys and values; nil: f16 for models with 4-bit products
+    /// (whose results are not fp32-exact anyway, as llama.cpp's), f32 otherwise.
+    public var cachePrecision: KVCache.Precision?
 
     public init(maxRunning: Int = 32, tokenBudget: Int? = nil, blockSize: Int = 16, cachePositions: Int? = nil,
-                batchInvariant: Bool = true, threads: Int? = nil) {
+                batchInvariant: Bool = true, threads: Int? = nil, cachePrecision: KVCache.Precision? = nil) {
+        self.cachePrecision = cachePrecision
         self.maxRunning = maxRunning
         self.tokenBudget = tokenBudget ?? max(512, maxRunning)
         self.blockSize = blockSize
         self.cachePositions = cachePositions
         self.batchInvariant = batchInvariant
         self.threads = threads ?? max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
+    func cachePrecision(for weights: ModelWeights) -> KVCache.Precision {
+        cachePrecision ?? (weights.layout == .nibblePanels ? .f16 : .f32)
     }
 
     func blockCount(for config: ModelConfig) -> Int {

@@ -41,10 +41,11 @@ struct BenchCommand: ParsableCommand {
     var syntheticNewTokens = 128
 
     @Option(help: """
-        Comma-separated weight-product kernels to compare: panels (Scribe's, batch-invariant), \
+        Comma-separated weight-product kernels to compare: nibble-panels (4-bit weights times \
+        8-bit activations, the default), panels (f32, equal to an fp32 forward pass), \
         openblas-invariant (OpenBLAS in fixed row tiles) or openblas (OpenBLAS, calls as large as the batch).
         """)
-    var products = "panels"
+    var products = "nibble-panels"
 
     @Option(help: "Rows per forward call (default: the engine's, max(512, concurrency)).")
     var tokenBudget: Int?
@@ -83,6 +84,7 @@ struct BenchCommand: ParsableCommand {
             let names = BenchProducts.allCases.map(\.rawValue).joined(separator: ", ")
             throw ValidationError("--products must be a comma-separated list of \(names)")
         }
+        if model.weights != nil { throw ValidationError("bench compares kernels with --products, not --weights") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard sequentialLimit >= 0 else { throw ValidationError("--sequential-limit must not be negative") }
         if let syntheticPromptTokens, syntheticPromptTokens < 1 {

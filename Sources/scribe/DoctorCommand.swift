@@ -60,7 +60,7 @@ struct DoctorCommand: ParsableCommand {
         let panels = WeightMatrix.measureGFLOPS(layout: .panels, threads: threads, seconds: gemmSeconds)
         report.ok("panels", "\(format(panels, digits: 1)) GFLOP/s (the same product in Scribe's f32 weight kernel, \(threads) threads)")
         let nibbles = WeightMatrix.measureGFLOPS(layout: .nibblePanels, threads: threads, seconds: gemmSeconds)
-        report.ok("nibble-panels", "\(format(nibbles, digits: 1)) GFLOP/s equivalent (the same product with 4-bit weights "
+        report.ok("nibbles", "\(format(nibbles, digits: 1)) GFLOP/s equivalent (the same product with 4-bit weights "
             + "and 8-bit activations, \(threads) threads)")
     }
 

@@ -6,12 +6,27 @@ struct ModelOption: ParsableArguments {
     @Option(name: .long, help: "GGUF model file (default: $SCRIBE_MODEL or the cached reference model).")
     var model: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "How the weight products run (default: $SCRIBE_WEIGHTS or nibble-panels).",
+        discussion: """
+            nibble-panels: 4-bit matrices stay 4-bit and are multiplied by activations quantized \
+            to 8 bits, as llama.cpp does; about twice as fast. panels: every weight dequantized \
+            to f32, results equal to an fp32 forward pass. row-major: f32 through OpenBLAS, for \
+            comparison. All three are batch-invariant.
+            """))
+    var weights: WeightMatrix.Layout?
+
     var path: String { model ?? ModelCache.defaultModelPath(environment: ProcessEnvironment.current) }
 
+    /// `--weights`, else $SCRIBE_WEIGHTS, else 4-bit panels.
+    var layout: WeightMatrix.Layout {
+        weights ?? ProcessEnvironment.current["SCRIBE_WEIGHTS"].flatMap(WeightMatrix.Layout.init(rawValue:)) ?? .nibblePanels
+    }
+
     /// Loads the whole model; a bad file ends the command with the reason.
-    func load(layout: WeightMatrix.Layout = .panels) throws -> Model {
+    func load(layout: WeightMatrix.Layout? = nil) throws -> Model {
         do {
-            return try Model(path: path, layout: layout)
+            return try Model(path: path, layout: layout ?? self.layout)
         } catch {
             throw ValidationError("cannot load model: \(error)")
         }
@@ -26,3 +41,5 @@ struct ModelOption: ParsableArguments {
         }
     }
 }
+
+extension WeightMatrix.Layout: ExpressibleByArgument {}

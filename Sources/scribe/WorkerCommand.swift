@@ -72,7 +72,7 @@ struct WorkerCommand: ParsableCommand {
         logger.info("Model loaded", metadata: [
             "model.path": "\(model.path)", "model.name": "\(loaded.name)",
             "load.seconds": "\(format((ContinuousClock.now - start).seconds, digits: 2))",
-            "weights.mb": "\(loaded.weights.byteCount >> 20)",
+            "weights.mb": "\(loaded.weights.byteCount >> 20)", "weights.layout": "\(loaded.weights.layout.rawValue)",
         ])
         let connectionString = environment["DATABASE_URL"] ?? ""
         if migrate {

@@ -6,7 +6,10 @@ import TestSupport
 
 /// The engine on the real reference model. Slow in debug builds: Ops/test runs it in release.
 @Suite(.serialized) struct EngineTests {
-    static let model: Model? = Repository.referenceModelPath.flatMap { try? Model(path: $0) }
+    /// In f32 panels, so results can be compared with the fp32 reference.
+    static let model: Model? = Repository.referenceModelPath.flatMap { try? Model(path: $0, layout: .panels) }
+    /// The default for workers: 4-bit weights times 8-bit activations.
+    static let nibbleModel: Model? = Repository.referenceModelPath.flatMap { try? Model(path: $0, layout: .nibblePanels) }
 
     static func engine(_ model: Model, maxRunning: Int = 64, cachePositions: Int? = nil, tokenBudget: Int? = nil) -> Engine {
         Engine(model: model, configuration: EngineConfiguration(
@@ -54,9 +57,10 @@ import TestSupport
     }
 
     /// Greedy and seeded requests give bit-identical tokens alone, among 63 others, first or
-    /// last, and when preempted and recomputed.
-    @Test func resultsDoNotDependOnTheBatch() throws {
-        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+    /// last, and when preempted and recomputed, with either kernel.
+    @Test(arguments: [WeightMatrix.Layout.panels, .nibblePanels])
+    func resultsDoNotDependOnTheBatch(layout: WeightMatrix.Layout) throws {
+        let model = try #require(layout == .panels ? Self.model : Self.nibbleModel, "reference model not fetched (run Ops/setup)")
         let prompts = try ReferenceData.greedy().map(\.prompt_ids)
         let probes = [
             GenerationRequest(id: "greedy", prompt: .tokens(prompts[0]), params: Self.params(maxTokens: 40)),

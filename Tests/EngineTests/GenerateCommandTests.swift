@@ -9,9 +9,10 @@ import TestSupport
 @Suite(.serialized) struct GenerateCommandTests {
     static let tokenizer: Tokenizer? = Repository.referenceModelPath.flatMap { try? Tokenizer(gguf: GGUFFile(path: $0)) }
 
+    /// In f32 panels, so results can be compared with the fp32 reference.
     static func scribe(_ arguments: [String], input: String? = nil) throws -> ProcessResult {
         let model = try #require(Repository.referenceModelPath, "reference model not fetched (run Ops/setup)")
-        return try ChildProcess.run([Executables.scribe] + arguments + ["--model", model], input: input)
+        return try ChildProcess.run([Executables.scribe] + arguments + ["--model", model, "--weights", "panels"], input: input)
     }
 
     /// One output line of `--input`, its fields picked out.

@@ -52,26 +52,32 @@ import Testing
     }
 
     /// Lengths around the 8-position groups and blocks; head sizes taking the 64-wide
-    /// value path, the 8-wide one, and both.
-    @Test(arguments: [1, 2, 15, 16, 17, 100], [64, 16, 72])
-    func attentionMatchesReference(length: Int, headSize: Int) {
-        let (heads, kvHeads, blockSize) = (9, 3, 16)
+    /// value path, the 8-wide one, and both; caches in f32 and f16 (the reference reads the
+    /// same f16 values, widened).
+    @Test(arguments: [1, 2, 15, 16, 17, 100], [(64, KVCache.Precision.f32), (16, .f32), (72, .f32), (64, .f16), (72, .f16)])
+    func attentionMatchesReference(length: Int, cache: (headSize: Int, precision: KVCache.Precision)) {
+        let (heads, kvHeads, blockSize, headSize) = (9, 3, 16, cache.headSize)
         let kvSize = kvHeads * headSize
         // Blocks deliberately out of order and not starting at zero.
         let blocks = (length + blockSize - 1) / blockSize
         let table: [Int32] = (0..<blocks).map { Int32(2 * blocks - 1 - $0) }
         let slots = 2 * blocks * blockSize
-        let keys = Self.values(slots * kvSize, seed: 30, scale: 2)
-        let values = Self.values(slots * kvSize, seed: 31)
+        func stored(_ values: [Float]) -> [UInt8] {
+            cache.precision == .f32 ? values.withUnsafeBytes { Array($0) }
+                : values.map { Float16($0) }.withUnsafeBytes { Array($0) }
+        }
+        let keys = stored(Self.values(slots * kvSize, seed: 30, scale: 2))
+        let values = stored(Self.values(slots * kvSize, seed: 31))
         let query = Self.values(heads * headSize, seed: 32, scale: 2)
         var fast = [Float](repeating: .nan, count: heads * headSize), reference = fast
         var scores = [Float](repeating: 0, count: heads * length)
         var slotScratch = [Int](repeating: 0, count: length)
         table.withUnsafeBufferPointer { table in
-            keys.withUnsafeBufferPointer { keys in
-                values.withUnsafeBufferPointer { values in
+            keys.withUnsafeBytes { keys in
+                values.withUnsafeBytes { values in
                     let context = Attention.Context(length: length, blockTable: table.baseAddress!, blockSize: blockSize,
-                                                    keys: keys.baseAddress!, values: values.baseAddress!)
+                                                    keys: keys.baseAddress!, values: values.baseAddress!,
+                                                    precision: cache.precision)
                     Attention.attend(query: query, context: context, heads: heads, kvHeads: kvHeads,
                                      headSize: headSize, scores: &scores, slots: &slotScratch, output: &fast)
                     Attention.reference(query: query, context: context, heads: heads, kvHeads: kvHeads,

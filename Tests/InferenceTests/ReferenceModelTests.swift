@@ -13,9 +13,11 @@ import TestSupport
 
     static let endOfGeneration: Set<TokenID> = [0, 2, 4]
 
-    /// A context with enough cache for a few sequences of up to 2048 positions.
+    /// A context with enough cache for a few sequences of up to 2048 positions, in the
+    /// precision the engine gives the model (f16 with 4-bit products).
     static func context(_ model: Model, sequences: Int = 1, maxRows: Int = 512) -> InferenceContext {
-        let cache = KVCache(config: model.config, blockSize: 16, blockCount: sequences * 128)
+        let cache = KVCache(config: model.config, blockSize: 16, blockCount: sequences * 128,
+                            precision: model.weights.layout == .nibblePanels ? .f16 : .f32)
         return InferenceContext(model: model, cache: cache, maxRows: maxRows)
     }
 
@@ -123,10 +125,10 @@ import TestSupport
 
     static let nibbleModel: Model? = Repository.referenceModelPath.flatMap { try? Model(path: $0, layout: .nibblePanels) }
 
-    /// 4-bit weights times 8-bit activations, llama.cpp's arithmetic for this file, stay as
-    /// close to the fp32 reference as llama.cpp does: its prompt-end logits are 0.14–0.22 RMS
-    /// (0.6–1.0 max) from fp32 over the whole vocabulary; here the top-20 entries must stay
-    /// within 0.3 RMS and 0.6 max.
+    /// 4-bit weights times 8-bit activations with an f16 cache, llama.cpp's arithmetic for
+    /// this file, stay as close to the fp32 reference as llama.cpp does: its prompt-end
+    /// logits are 0.14–0.22 RMS (0.6–1.0 max) from fp32 over the whole vocabulary; here the
+    /// top-20 entries must stay within 0.3 RMS and 1.0 max.
     @Test func nibblePanelLogitsStayAsCloseToFP32AsLlamaCpps() throws {
         let model = try #require(Self.nibbleModel, "reference model not fetched (run Ops/setup)")
         let context = Self.context(model)
@@ -146,7 +148,7 @@ import TestSupport
         }
         let rms = (squares / Double(count)).squareRoot()
         print("nibble panels: top-20 logits against fp32: RMS \(rms), max \(worst)")
-        #expect(rms < 0.3 && worst < 0.6)
+        #expect(rms < 0.3 && worst < 1.0)
         #expect(worst > 2e-3, "as exact as f32: is the integer kernel running at all?")
     }
 
@@ -180,7 +182,8 @@ import TestSupport
     /// or one row per call (as when a preempted sequence is recomputed in other chunks).
     static func lastLogits(_ model: Model, target: [TokenID], others: [[TokenID]], oneRowAtATime: Bool = false)
         throws -> [Float] {
-        let cache = KVCache(config: model.config, blockSize: 16, blockCount: (others.count + 1) * 8)
+        let cache = KVCache(config: model.config, blockSize: 16, blockCount: (others.count + 1) * 8,
+                            precision: model.weights.layout == .nibblePanels ? .f16 : .f32)
         let context = InferenceContext(model: model, cache: cache, maxRows: 1024)
         let tables = (0...others.count).map { s in (0..<8).map { Int32(s * 8 + $0) } }
         let last = others.count

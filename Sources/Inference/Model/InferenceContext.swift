@@ -207,8 +207,8 @@ public final class InferenceContext {
                 rope.rotate(key, heads: config.kvHeadCount, headSize: config.headSize, position: row.position)
                 let table = batch.blockTables[row.sequence]
                 let slot = Int(table[row.position / cache.blockSize]) * cache.blockSize + row.position % cache.blockSize
-                (keys + slot * config.kvSize).update(from: key, count: config.kvSize)
-                (values + slot * config.kvSize).update(from: value, count: config.kvSize)
+                cache.store(key, into: keys, slot: slot)
+                cache.store(value, into: values, slot: slot)
             }
         }
     }
@@ -218,6 +218,7 @@ public final class InferenceContext {
         let job = AttentionJob(
             config: model.config, rows: Array(batch.rows[range]), blockTables: batch.blockTables,
             blockSize: cache.blockSize, keys: cache.keys(layer: layerIndex), values: cache.values(layer: layerIndex),
+            precision: cache.precision,
             qkv: state.qkv.pointer, output: state.attention.pointer, scores: state.scores.pointer,
             slots: state.slots, threads: min(threads, range.count))
         if job.threads <= 1 {
@@ -235,8 +236,9 @@ private struct AttentionJob: @unchecked Sendable {
     let rows: [Batch.Row]
     let blockTables: [[Int32]]
     let blockSize: Int
-    let keys: UnsafeMutablePointer<Float>  // (slots, kvSize) of this layer
-    let values: UnsafeMutablePointer<Float>  // (slots, kvSize) of this layer
+    let keys: UnsafeMutableRawPointer  // (slots, kvSize) of this layer
+    let values: UnsafeMutableRawPointer  // (slots, kvSize) of this layer
+    let precision: KVCache.Precision
     let qkv: UnsafeMutablePointer<Float>  // (rows, nh·hs + 2·nkv·hs)
     let output: UnsafeMutablePointer<Float>  // (rows, nh·hs)
     let scores: UnsafeMutablePointer<Float>  // (threads, nh · contextLength)
@@ -252,7 +254,7 @@ private struct AttentionJob: @unchecked Sendable {
             blockTables[row.sequence].withUnsafeBufferPointer { table in
                 let context = Attention.Context(
                     length: row.position + 1, blockTable: table.baseAddress!, blockSize: blockSize,
-                    keys: keys, values: values)
+                    keys: keys, values: values, precision: precision)
                 Attention.attend(
                     query: qkv + r * qkvSize, context: context, heads: config.headCount,
                     kvHeads: config.kvHeadCount, headSize: config.headSize,

@@ -20,7 +20,7 @@ public final class Model: Sendable {
     }
 
     /// - Parameter layout: how the product weights are stored.
-    public convenience init(gguf file: GGUFFile, layout: WeightMatrix.Layout = .panels) throws {
+    public convenience init(gguf file: GGUFFile, layout: WeightMatrix.Layout = .nibblePanels) throws {
         let config = try ModelConfig(gguf: file)
         let template: Result<ChatTemplate, ChatTemplateError>
         if let source = file.metadata["tokenizer.chat_template"]?.string {
@@ -36,7 +36,7 @@ public final class Model: Sendable {
             name: file.metadata["general.name"]?.string ?? String(file.path.split(separator: "/").last ?? ""))
     }
 
-    public convenience init(path: String, layout: WeightMatrix.Layout = .panels) throws {
+    public convenience init(path: String, layout: WeightMatrix.Layout = .nibblePanels) throws {
         try self.init(gguf: GGUFFile(path: path), layout: layout)
     }
 

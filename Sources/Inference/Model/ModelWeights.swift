@@ -96,7 +96,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// Dequantizes every weight of `file` for `config` and stores the product weights in
     /// `layout`; a missing tensor or one of the wrong shape or an unsupported type is a
     /// `GGUFError` naming it.
-    public convenience init(gguf file: GGUFFile, config: ModelConfig, layout: WeightMatrix.Layout = .panels) throws {
+    public convenience init(gguf file: GGUFFile, config: ModelConfig, layout: WeightMatrix.Layout = .nibblePanels) throws {
         let loader = WeightLoader(file: file, layout: layout)
         let d = config.embeddingSize
         let embedding = try loader.weights("token_embd.weight", rows: config.vocabularySize, columns: d)
