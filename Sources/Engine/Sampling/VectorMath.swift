@@ -1,3 +1,5 @@
+import Inference
+
 /// Vectorized kernels over logit rows: max, `exp` with sums, masked sums.
 ///
 /// By far the most time in sampling goes to `exp` over the whole vocabulary (49,152
@@ -33,32 +35,9 @@ enum VectorMath {
         return two[1] > two[0] ? two[1] : two[0]
     }
 
-    /// `exp` of eight values, Cephes `expf` polynomial (relative error ~2e-7); exactly 0
-    /// below -87.3 (masked -inf logits must get probability 0, not a denormal).
+    /// `exp` of eight values (`Exponential.exp`, shared with the forward pass).
     @inline(__always)
-    static func exp(_ x: V8) -> V8 {
-        // `clamped` and `pointwiseMax` are not inlined for SIMD8 (a call per vector, measured
-        // 20x slower); compare-and-replace compiles to vector compares and blends.
-        let low = V8(repeating: -87.33654), high = V8(repeating: 88)
-        let underflow = x .< low
-        let v = x.replacing(with: low, where: underflow).replacing(with: high, where: x .> high)
-        // n = round(v / ln 2) by adding 1.5·2^23: baseline x86-64 (SSE2) has no vector round.
-        let magic = V8(repeating: 12_582_912)
-        let shifted = v * 1.442_695_04 + magic
-        let n = shifted - magic
-        let r = v - n * 0.693_359_375 + n * 2.121_944_40e-4
-        var p = V8(repeating: 1.987_569_150_0e-4)
-        p = p * r + 1.398_199_950_7e-3
-        p = p * r + 8.333_451_907_3e-3
-        p = p * r + 4.166_579_589_4e-2
-        p = p * r + 1.666_666_545_9e-1
-        p = p * r + 5.000_000_120_1e-1
-        p = p * (r * r) + r + 1
-        // The low mantissa bits of `shifted` hold n; build 2^n in the exponent field.
-        let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((k &+ 127) &<< 23, to: V8.self)
-        return (p * scale).replacing(with: 0, where: underflow)
-    }
+    static func exp(_ x: V8) -> V8 { Exponential.exp(x) }
 
     /// `exp` of one value with the same polynomial as the vector loops.
     static func exp(_ x: Float) -> Float {

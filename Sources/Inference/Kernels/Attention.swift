@@ -172,12 +172,7 @@ public enum Attention {
     static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         var maximum = -Float.infinity
         for i in 0..<n { maximum = max(maximum, x[i]) }
-        var sum: Float = 0
-        for i in 0..<n {
-            x[i] = expf(x[i] - maximum)
-            sum += x[i]
-        }
-        let inverse = 1 / sum
+        let inverse = 1 / Exponential.expShifted(x, n, minus: maximum)
         for i in 0..<n { x[i] *= inverse }
     }
 

@@ -11,11 +11,22 @@ public enum SwiGLU {
             let gate = gateUp + row * 2 * n
             let up = gate + n
             let out = h + row * n
-            for i in 0..<n {
-                let g = gate[i]
-                out[i] = g / (1 + expf(-g)) * up[i]
+            var i = 0
+            while i + 8 <= n {
+                let g = load(gate + i)
+                store(g / (1 + Exponential.exp(-g)) * load(up + i), out + i)
+                i += 8
             }
+            for j in i..<n { out[j] = gate[j] / (1 + Exponential.exp(SIMD8(repeating: -gate[j]))[0]) * up[j] }
         }
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+    @inline(__always)
+    private static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// Plain version kept as the reference, in f64.
