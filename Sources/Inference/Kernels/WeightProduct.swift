@@ -2,8 +2,7 @@
 ///
 /// Weights in panels go to the panel kernel, batch-invariant by construction; weights in
 /// 4-bit panels go to the nibble kernel after x is quantized row by row, batch-invariant
-/// too. Row-major
-/// weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
+/// too. Row-major weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
 /// row's result does not depend on the batch around it when batch invariance is asked for;
 /// x must then have `layout.marginRows` rows of readable slack on both sides.
 /// Either way the output features are split into `threads` slices, so no row is ever split.
