@@ -17,8 +17,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var batchInvariant = true
     /// Threads of the forward pass (weight products and attention); default: one per core.
     public var threads: Int
-    /// How the KV cache stores keys and values; nil: f16 for models with 4-bit products
-    /// (whose results are not fp32-exact anyway, as llama.cpp's), f32 otherwise.
+    /// How the KV cache stores keys and values; nil: the model's `weights.cachePrecision`.
     public var cachePrecision: KVCache.Precision?
 
     public init(maxRunning: Int = 32, tokenBudget: Int? = nil, blockSize: Int = 16, cachePositions: Int? = nil,
@@ -33,7 +32,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     }
 
     func cachePrecision(for weights: ModelWeights) -> KVCache.Precision {
-        cachePrecision ?? (weights.layout == .nibblePanels ? .f16 : .f32)
+        cachePrecision ?? weights.cachePrecision
     }
 
     func blockCount(for config: ModelConfig) -> Int {

@@ -123,21 +123,7 @@ import Testing
     @Test func aRowsBitsDoNotDependOnTheBatch() throws {
         let (n, k, pool) = (50, 96, 40)
         let matrix = try Weights(n: n, k: k, seed: 3).matrix(rows: n, columns: k)
-        let x = Self.activations(rows: pool, k: k, seed: 4)
-        let product = WeightProduct(layout: nil, threads: 2, maxN: n, maxRows: pool, maxK: k)
-        let alone = FloatBuffer(count: pool * n), together = FloatBuffer(count: pool * n)
-        for row in 0..<pool {
-            product(rows: 1, x: x.pointer + row * k, weights: matrix, into: alone.pointer + row * n)
-        }
-        var moved: [Int] = []
-        for rows in 1...pool {
-            let start = (rows * 37) % (pool - rows + 1)
-            product(rows: rows, x: x.pointer + start * k, weights: matrix, into: together.pointer)
-            for i in 0..<rows * n where together.pointer[i].bitPattern != alone.pointer[start * n + i].bitPattern {
-                moved.append(rows)
-                break
-            }
-        }
+        let moved = WeightProductTests.batchSizesWhereARowMoves(matrix, x: Self.activations(rows: pool, k: k, seed: 4), pool: pool)
         #expect(moved.isEmpty, "batch sizes where a row moved: \(moved)")
     }
 

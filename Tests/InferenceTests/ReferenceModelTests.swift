@@ -17,7 +17,7 @@ import TestSupport
     /// precision the engine gives the model (f16 with 4-bit products).
     static func context(_ model: Model, sequences: Int = 1, maxRows: Int = 512) -> InferenceContext {
         let cache = KVCache(config: model.config, blockSize: 16, blockCount: sequences * 128,
-                            precision: model.weights.layout == .nibblePanels ? .f16 : .f32)
+                            precision: model.weights.cachePrecision)
         return InferenceContext(model: model, cache: cache, maxRows: maxRows)
     }
 
@@ -61,20 +61,24 @@ import TestSupport
         }
     }
 
-    @Test func top20LogitsMatchTheFP32Reference() throws {
-        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+    /// |logit − fp32 reference| at every top-20 entry of every reference prompt's last row.
+    static func top20Differences(_ model: Model) throws -> [Double] {
         let context = Self.context(model)
-        var worst = 0.0
+        var differences: [Double] = []
         for reference in try ReferenceData.logits() {
             let rows = reference.prompt_ids.enumerated().map {
                 Batch.Row(token: $1, position: $0, sequence: 0, wantsLogits: $0 == reference.prompt_ids.count - 1)
             }
             let logits = try context.decode(Batch(rows: rows, blockTables: [(0..<128).map { Int32($0) }]))
             let row = logits.row(0)
-            for pair in reference.top20 {
-                worst = max(worst, abs(Double(row[Int(pair[0])]) - pair[1]))
-            }
+            differences += reference.top20.map { abs(Double(row[Int($0[0])]) - $0[1]) }
         }
+        return differences
+    }
+
+    @Test func top20LogitsMatchTheFP32Reference() throws {
+        let model = try #require(Self.model, "reference model not fetched (run Ops/setup)")
+        let worst = try Self.top20Differences(model).max() ?? .infinity
         print("max |logit - fp32 reference| over top-20 entries: \(worst)")
         #expect(worst < 2e-3)
     }
@@ -130,23 +134,9 @@ import TestSupport
     /// logits are 0.14–0.22 RMS (0.6–1.0 max) from fp32 over the whole vocabulary; here the
     /// top-20 entries must stay within 0.3 RMS and 1.0 max.
     @Test func nibblePanelLogitsStayAsCloseToFP32AsLlamaCpps() throws {
-        let model = try #require(Self.nibbleModel, "reference model not fetched (run Ops/setup)")
-        let context = Self.context(model)
-        var worst = 0.0, squares = 0.0, count = 0
-        for reference in try ReferenceData.logits() {
-            let rows = reference.prompt_ids.enumerated().map {
-                Batch.Row(token: $1, position: $0, sequence: 0, wantsLogits: $0 == reference.prompt_ids.count - 1)
-            }
-            let logits = try context.decode(Batch(rows: rows, blockTables: [(0..<128).map { Int32($0) }]))
-            let row = logits.row(0)
-            for pair in reference.top20 {
-                let difference = abs(Double(row[Int(pair[0])]) - pair[1])
-                worst = max(worst, difference)
-                squares += difference * difference
-                count += 1
-            }
-        }
-        let rms = (squares / Double(count)).squareRoot()
+        let differences = try Self.top20Differences(try #require(Self.nibbleModel, "reference model not fetched (run Ops/setup)"))
+        let worst = differences.max() ?? .infinity
+        let rms = (differences.reduce(0) { $0 + $1 * $1 } / Double(differences.count)).squareRoot()
         print("nibble panels: top-20 logits against fp32: RMS \(rms), max \(worst)")
         #expect(rms < 0.3 && worst < 1.0)
         #expect(worst > 2e-3, "as exact as f32: is the integer kernel running at all?")
@@ -183,7 +173,7 @@ import TestSupport
     static func lastLogits(_ model: Model, target: [TokenID], others: [[TokenID]], oneRowAtATime: Bool = false)
         throws -> [Float] {
         let cache = KVCache(config: model.config, blockSize: 16, blockCount: (others.count + 1) * 8,
-                            precision: model.weights.layout == .nibblePanels ? .f16 : .f32)
+                            precision: model.weights.cachePrecision)
         let context = InferenceContext(model: model, cache: cache, maxRows: 1024)
         let tables = (0...others.count).map { s in (0..<8).map { Int32(s * 8 + $0) } }
         let last = others.count

@@ -78,7 +78,11 @@ public final class ModelWeights: @unchecked Sendable {
         self.layout = layout
     }
 
-    /// Bytes of f32 weight memory (tied matrices counted once).
+    /// How a KV cache for these weights should store keys and values: f16 with 4-bit
+    /// products (whose results are not fp32-exact anyway, as llama.cpp's), f32 otherwise.
+    public var cachePrecision: KVCache.Precision { layout == .nibblePanels ? .f16 : .f32 }
+
+    /// Bytes of weight memory (tied matrices counted once).
     public var byteCount: Int {
         var buffers: [ObjectIdentifier: Int] = [:]
         func add(_ storage: FloatBuffer?) {
