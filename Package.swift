@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(
             name: "JobStoreTests",
             dependencies: ["JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "WorkerTests", dependencies: ["JobStore", "TestSupport"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Engine", "JobStore", "TestSupport"]),
         .testTarget(name: "BatchesTests", dependencies: ["Batches", "Engine", "JobStore", "TestSupport"]),
         .testTarget(
             name: "WebhooksTests",

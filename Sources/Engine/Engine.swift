@@ -49,6 +49,20 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
+    /// The request with its prompt as tokens. Tokenizing (and rendering a chat template)
+    /// takes time in proportion to the prompt, so callers do it on a thread of their own
+    /// before `submit`; `step` then only checks the tokens. A prompt that cannot be
+    /// tokenized is returned as it is, and `step` reports why.
+    public func tokenized(_ request: GenerationRequest) -> GenerationRequest {
+        var prepared = request
+        switch request.prompt {
+        case .text(let text): prepared.prompt = .tokens(model.promptTokens(text))
+        case .messages(let messages): (try? model.promptTokens(messages)).map { prepared.prompt = .tokens($0) }
+        case .tokens: break
+        }
+        return prepared
+    }
+
     /// Stops a waiting or running request at the next step; it ends with its partial text
     /// and finish reason `cancelled`.
     public func cancel(_ requestID: String) {

@@ -50,28 +50,24 @@ extension DeliveryQueue {
         }
     }
 
-    /// Deletes delivered and dead deliveries (with their attempts) finished more than `age`
-    /// ago, `batchSize` per statement. Deliveries outlive their jobs on purpose (the
-    /// payload is the record of what was sent), so they have their own retention.
+    /// Deletes at most `limit` delivered and dead deliveries (with their attempts) finished
+    /// more than `age` ago, in one statement; callers run it again while it deletes a full
+    /// `limit`. Deliveries outlive their jobs on purpose (the payload is the record of what
+    /// was sent), so they have their own retention.
     @discardableResult
-    public func deleteFinished(olderThan age: Duration, batchSize: Int = 500) throws -> Int {
-        precondition(batchSize > 0, "batchSize must be positive")
-        var deleted = 0
-        while true {
-            let batch = try connection.query(
-                """
-                DELETE FROM scribe.webhook_deliveries
-                WHERE id IN (
-                    SELECT id FROM scribe.webhook_deliveries
-                    WHERE status IN ('delivered', 'dead')
-                      AND finished_at < now() - $1::float8 * interval '1 second'
-                    ORDER BY finished_at
-                    LIMIT $2
-                    FOR UPDATE SKIP LOCKED)
-                """, [age.seconds, batchSize]).affectedRows
-            deleted += batch
-            if batch < batchSize { break }
-        }
+    public func deleteFinished(olderThan age: Duration, limit: Int = 500) throws -> Int {
+        precondition(limit > 0, "limit must be positive")
+        let deleted = try connection.query(
+            """
+            DELETE FROM scribe.webhook_deliveries
+            WHERE id IN (
+                SELECT id FROM scribe.webhook_deliveries
+                WHERE status IN ('delivered', 'dead')
+                  AND finished_at < now() - $1::float8 * interval '1 second'
+                ORDER BY finished_at
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED)
+            """, [age.seconds, limit]).affectedRows
         if deleted > 0 {
             logger.info("Finished deliveries deleted", metadata: ["deliveries.deleted": "\(deleted)"])
         }

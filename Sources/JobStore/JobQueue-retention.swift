@@ -12,37 +12,38 @@ public struct RetentionPass: Sendable, Equatable {
 }
 
 extension JobQueue {
-    /// Deletes finished jobs whose `finished_at` is older than `age`, `batchSize` rows per
-    /// transaction, until none are left. Each batch first takes the retention advisory
-    /// lock with `pg_try_advisory_xact_lock`: when another worker holds it, this call
-    /// stops and reports `skipped`, so one worker at a time does the deleting. Small
-    /// batches keep each transaction's locks and WAL short and leave claims undisturbed.
+    /// Deletes at most `limit` finished jobs whose `finished_at` is older than `age`, in one
+    /// short transaction: callers run it again later while it reports a full pass, so a
+    /// large backlog never holds the caller (or the table's locks) for long. Jobs of a
+    /// batch that is still running stay, whatever their age: the batch's results are read
+    /// from them when it ends. The transaction first takes the retention advisory lock with
+    /// `pg_try_advisory_xact_lock`: when another worker holds it, nothing is deleted and
+    /// the pass reports `skipped`, so one worker at a time does the deleting.
     @discardableResult
-    public func deleteFinished(olderThan age: Duration, batchSize: Int = 500) throws -> RetentionPass {
-        precondition(batchSize > 0, "batchSize must be positive")
-        var deleted = 0
-        while true {
-            let batch: Int? = try connection.transaction {
-                let locked = try connection.query("SELECT pg_try_advisory_xact_lock($1)", [AdvisoryLock.retention])
-                guard locked.scalar == "t" else { return nil }
-                return try connection.query(
-                    """
-                    DELETE FROM scribe.jobs
-                    WHERE id IN (
-                        SELECT id FROM scribe.jobs
-                        WHERE status IN ('succeeded', 'failed', 'cancelled')
-                          AND finished_at < now() - $1::float8 * interval '1 second'
-                        ORDER BY finished_at
-                        LIMIT $2
-                        FOR UPDATE SKIP LOCKED)
-                    """, [age.seconds, batchSize]).affectedRows
-            }
-            guard let batch else {
-                logger.debug("Retention skipped: another worker holds the lock")
-                return RetentionPass(deleted: deleted, skipped: true)
-            }
-            deleted += batch
-            if batch < batchSize { break }
+    public func deleteFinished(olderThan age: Duration, limit: Int = 500) throws -> RetentionPass {
+        precondition(limit > 0, "limit must be positive")
+        let deleted: Int? = try connection.transaction {
+            let locked = try connection.query("SELECT pg_try_advisory_xact_lock($1)", [AdvisoryLock.retention])
+            guard locked.scalar == "t" else { return nil }
+            return try connection.query(
+                """
+                DELETE FROM scribe.jobs
+                WHERE id IN (
+                    SELECT j.id FROM scribe.jobs AS j
+                    WHERE j.status IN ('succeeded', 'failed', 'cancelled')
+                      AND j.finished_at < now() - $1::float8 * interval '1 second'
+                      AND NOT EXISTS (
+                          SELECT 1 FROM scribe.batches AS b
+                          WHERE b.id = j.batch_id
+                            AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling'))
+                    ORDER BY j.finished_at
+                    LIMIT $2
+                    FOR UPDATE SKIP LOCKED)
+                """, [age.seconds, limit]).affectedRows
+        }
+        guard let deleted else {
+            logger.debug("Retention skipped: another worker holds the lock")
+            return RetentionPass(deleted: 0, skipped: true)
         }
         if deleted > 0 {
             logger.info("Finished jobs deleted", metadata: ["jobs.deleted": "\(deleted)", "retention.age": "\(age)"])

@@ -12,6 +12,12 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public var sqlState: String?
     public var message: String
 
+    public init(kind: Kind, sqlState: String? = nil, message: String) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+    }
+
     public var description: String {
         if let sqlState { return "\(message) (SQLSTATE \(sqlState))" }
         return message

@@ -8,137 +8,195 @@ import Webhooks
 
 /// The worker daemon: keeps the engine's slots full from the job table, writes results back
 /// under its leases, and drains on `requestStop()`. `run()` returns when it has stopped.
+///
+/// Decisions are `WorkerStateMachine`'s; this class is its driver, on one thread: it
+/// performs each action (database statements, engine calls, sd_notify), feeds the outcome
+/// back as an event, and sleeps until the next event: finished results, a notification,
+/// a stop request, or the machine's next deadline. Nothing polls.
 public final class Worker: @unchecked Sendable {
     public let configuration: WorkerConfiguration
     public let identity: WorkerIdentity
     /// Opens a database connection (the worker's two, and again after a loss).
     private let connect: @Sendable () throws -> PostgresConnection
+    /// Makes a webhook dispatcher, given the worker's id, to run beside the worker (again
+    /// after it stops); nil: none.
+    private let makeDispatcher: (@Sendable (String) throws -> WebhookDispatcher)?
     private let logger: Logger
     private let metrics: ScribeMetrics
     private let notifier: SystemdNotifier
     private let loop: GenerationLoop
     private let clock = ContinuousClock()
+    private let wakeup: Wakeup
 
-    private let stopLock = NSLock()
+    /// Events from other threads (signals, the dispatcher's thread), taken by the driver.
+    private let mailboxLock = NSLock()
     private var stopRequests = 0
+    private var dispatcherStops: [String] = []
 
+    /// The driver thread's own.
     private var database: WorkerDatabase?
-    private var inFlight: [Int64: ClaimedJob] = [:]
-    /// Finished and not yet written (kept while the database is away).
-    private var unwritten: [JobResult] = []
-    /// Jobs being handed back unfinished at the end of a drain.
-    private var releasing: Set<Int64> = []
-    private var toRelease: [JobAttempt] = []
-    private var reconnectDelay: Duration = .milliseconds(100)
-    /// How many jobs tend to finish at once (the largest recent batch, decaying): short jobs
-    /// finish a whole batch per step, and as many must be waiting to refill it at the next.
-    private var finishingBurst = 0
+    private var dispatcher: DispatcherThread?
+    private var connectedBefore = false
 
     public init(configuration: WorkerConfiguration, model: Model,
                 connect: @escaping @Sendable () throws -> PostgresConnection,
-                logger: Logger, metrics: ScribeMetrics, notifier: SystemdNotifier) {
+                makeDispatcher: (@Sendable (String) throws -> WebhookDispatcher)? = nil,
+                logger: Logger, metrics: ScribeMetrics, notifier: SystemdNotifier) throws {
         self.configuration = configuration
         self.connect = connect
+        self.makeDispatcher = makeDispatcher
         self.logger = logger
         self.metrics = metrics
         self.notifier = notifier
         identity = WorkerIdentity.current(
             version: ScribeVersion.string, model: configuration.modelName, heartbeatInterval: configuration.heartbeatInterval)
+        let wakeup = try Wakeup()
+        self.wakeup = wakeup
         let engine = Engine(model: model, configuration: configuration.engine, logger: logger)
         let watchdog = WatchdogPinger(notifier: notifier)
-        loop = GenerationLoop(engine: engine) { [metrics] engine in
-            metrics.runningSequences.set(Double(engine.runningSequences))
-            metrics.kvBlocksInUse.set(Double(engine.usedBlocks))
-            metrics.batchRows.set(Double(engine.statistics.lastStepRows))
+        loop = GenerationLoop(engine: engine, heartbeat: { [metrics] snapshot in
+            metrics.runningSequences.set(Double(snapshot.runningSequences))
+            metrics.kvBlocksInUse.set(Double(snapshot.usedBlocks))
+            metrics.batchRows.set(Double(snapshot.lastStepRows))
             watchdog.pingIfDue()
-        }
+        }, resultsReady: { wakeup.signal() })
     }
 
     /// Asks the worker to stop claiming and drain; a second request ends the drain at once.
+    /// Safe from any thread.
     public func requestStop() {
-        stopLock.withLock { stopRequests += 1 }
+        mailboxLock.withLock { stopRequests += 1 }
+        wakeup.signal()
     }
 
-    private var stopRequested: Int { stopLock.withLock { stopRequests } }
-
-    /// Connects, announces readiness, and works until stopped and drained.
-    public func run() throws {
-        database = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
-        try database!.registry.register(status: .running)
+    /// Works until stopped and drained; returns the process's exit code (non-zero when the
+    /// worker stopped because a part of it kept failing).
+    @discardableResult
+    public func run() -> Int32 {
+        var machine = WorkerStateMachine(configuration: configuration, now: clock.now, seed: UInt64.random(in: 0...UInt64.max))
         loop.start()
-        try? notifier.send(.ready, .status("waiting for jobs"))
         logger.info("Worker started", metadata: [
             "worker.id": "\(identity.id)", "model": "\(configuration.modelName)",
             "concurrency": "\(configuration.engine.maxRunning)",
         ])
-        var schedule = PeriodicTasks(configuration: configuration, now: clock.now)
-        var drainDeadline: ContinuousClock.Instant?
-        while true {
-            let stops = stopRequested
-            if stops > 0 && drainDeadline == nil {
-                drainDeadline = clock.now + configuration.drainTimeout
-                try? notifier.send(.stopping, .extendTimeout(configuration.drainTimeout + .seconds(30)))
-                logger.info("Draining", metadata: ["jobs.in_flight": "\(inFlight.count)"])
-            }
-            if let deadline = drainDeadline, clock.now >= deadline || stops > 1 {
-                handBackUnfinished()
-            }
-            collectFinished()
-            if drainDeadline != nil && inFlight.isEmpty && unwritten.isEmpty && toRelease.isEmpty { break }
-            do {
-                let database = try connected()
-                try write(database)
-                if drainDeadline == nil { try claim(database) }
-                try schedule.run(database: database, worker: self, now: clock.now)
-                let wait: Duration = inFlight.isEmpty && drainDeadline == nil ? configuration.pollInterval : .milliseconds(20)
-                for notification in try database.notifications.wait(timeout: wait) {
-                    if case .cancel(let id) = notification, inFlight[id] != nil { loop.cancel(String(id)) }
+        var events: [WorkerStateMachine.Event] = [.started]
+        var exitCode: Int32?
+        while exitCode == nil {
+            while !events.isEmpty, exitCode == nil {
+                let event = events.removeFirst()
+                for action in machine.handle(event, now: clock.now) {
+                    if case .exit(let code) = action {
+                        exitCode = code
+                        break
+                    }
+                    if let outcome = perform(action) { events.append(outcome) }
                 }
-            } catch let error as PostgresError where error.kind == .connection {
-                disconnect(error)
-            } catch {
-                metrics.databaseErrors.increment()
-                logger.error("Database call failed", metadata: ["error": "\(error)"])
-                Thread.sleep(forTimeInterval: 0.2)
             }
+            if exitCode == nil { events = waitForEvents(until: machine.nextDeadline(now: clock.now)) }
         }
+        dispatcher?.stop()
         loop.stop()
-        try? database?.registry.deregister()
-        logger.info("Worker stopped", metadata: ["worker.id": "\(identity.id)"])
+        logger.info("Worker stopped", metadata: ["worker.id": "\(identity.id)", "exit.code": "\(exitCode!)"])
+        return exitCode!
     }
 
-    // MARK: - Steps of the loop
+    // MARK: - Waiting
 
-    private func collectFinished() {
-        let finished = loop.takeFinished()
-        if !finished.isEmpty { finishingBurst = max(finished.count, (finishingBurst + finished.count) / 2) }
-        for result in finished {
-            guard let id = Int64(result.requestID), let job = inFlight.removeValue(forKey: id) else { continue }
-            if releasing.remove(id) != nil {
-                toRelease.append(job.fence)
-                metrics.jobsFinished(.released).increment()
-                continue
+    /// Sleeps until something happens or `deadline`; what happened, as events (`tick` when
+    /// only the clock did).
+    private func waitForEvents(until deadline: ContinuousClock.Instant) -> [WorkerStateMachine.Event] {
+        var events = takeMail()
+        if events.isEmpty {
+            let socket = database?.notifications.connection.socketDescriptor ?? -1
+            _ = wakeup.wait(for: [socket], timeout: deadline - clock.now)
+            events = takeMail()
+        }
+        if let database {
+            do {
+                let notifications = try database.notifications.wait(timeout: .zero)
+                if !notifications.isEmpty { events.append(.notified(notifications)) }
+            } catch {
+                self.database = nil
+                events.append(.connectionLost(error: "\(error)"))
             }
-            let jobResult = JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer)
-            unwritten.append(jobResult)
+        }
+        return events + [.tick]
+    }
+
+    /// Events other threads left: stop requests, a stopped dispatcher, finished results.
+    private func takeMail() -> [WorkerStateMachine.Event] {
+        let (stops, dispatcherErrors) = mailboxLock.withLock {
+            defer { stopRequests = 0; dispatcherStops = [] }
+            return (stopRequests, dispatcherStops)
+        }
+        var events = [WorkerStateMachine.Event](repeating: .stopRequested, count: stops)
+        events += dispatcherErrors.map { .dispatcherStopped(error: $0) }
+        let finished = loop.takeFinished()
+        if !finished.isEmpty { events.append(.finished(translated(finished))) }
+        return events
+    }
+
+    private func translated(_ finished: [GenerationResult]) -> [JobResult] {
+        finished.compactMap { result in
+            guard let id = Int64(result.requestID), let job = claimed[id] else { return nil }
+            claimed[id] = nil
             metrics.tokensGenerated.add(UInt64(result.completionTokens))
             metrics.promptTokens.add(UInt64(result.promptTokens))
             if result.timings.firstToken > 0 { metrics.timeToFirstToken.observe(result.timings.firstToken) }
             metrics.jobLatency.observe(Date().timeIntervalSince(job.createdAt))
+            return JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer)
         }
     }
 
-    /// At the end of a drain: stop every sequence and give its job back to the queue.
-    private func handBackUnfinished() {
-        for id in inFlight.keys where !releasing.contains(id) {
-            releasing.insert(id)
+    /// Jobs submitted to the engine, to translate their results (the machine's `inFlight`
+    /// holds the same jobs; this copy is the driver's, for results that arrive between events).
+    private var claimed: [Int64: ClaimedJob] = [:]
+
+    // MARK: - Actions
+
+    /// Performs one action; its outcome as an event, or nil for actions that have none.
+    private func perform(_ action: WorkerStateMachine.Action) -> WorkerStateMachine.Event? {
+        do {
+            return try performOrThrow(action)
+        } catch let error as PostgresError where error.kind == .connection {
+            database = nil
+            metrics.databaseErrors.increment()
+            return .failed(action, error: error.description, connectionLost: true)
+        } catch {
+            metrics.databaseErrors.increment()
+            return .failed(action, error: "\(error)", connectionLost: false)
+        }
+    }
+
+    private func performOrThrow(_ action: WorkerStateMachine.Action) throws -> WorkerStateMachine.Event? {
+        switch action {
+        case .connect(let attempt):
+            let fresh = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
+            try fresh.registry.register(status: .running)
+            database = fresh
+            if connectedBefore { metrics.databaseReconnects.increment() }
+            connectedBefore = true
+            _ = attempt
+            return .connected
+        case .claim(let limit):
+            let jobs = try connected().queue.claim(limit: limit, model: configuration.modelName, lease: configuration.lease)
+            metrics.jobsClaimed.add(UInt64(jobs.count))
+            return .claimed(jobs)
+        case .submit(let job):
+            do {
+                let request = try JobTranslation.request(for: job)
+                claimed[job.id] = job
+                loop.submit(request)
+                return nil
+            } catch {
+                logger.notice("Job refused", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                return .refused(job.fence, error: error.description)
+            }
+        case .cancel(let id):
             loop.cancel(String(id))
-        }
-    }
-
-    private func write(_ database: WorkerDatabase) throws {
-        if !unwritten.isEmpty {
-            let report = try database.queue.complete(unwritten)
+            return nil
+        case .write(let results):
+            let report = try connected().queue.complete(results)
             for (_, status) in report.written {
                 switch status {
                 case .succeeded: metrics.jobsFinished(.succeeded).increment()
@@ -147,92 +205,93 @@ public final class Worker: @unchecked Sendable {
                 default: break
                 }
             }
-            for refused in report.refused {
-                metrics.jobsFinished(.lost).increment()
-                logger.warning("Result refused: the lease was lost", metadata: ["job.id": "\(refused.id)", "job.attempt": "\(refused.attempt)"])
+            metrics.jobsFinished(.lost).add(UInt64(report.refused.count))
+            return .written(results, report)
+        case .release(let jobs):
+            let report = try connected().queue.releaseUnfinished(jobs)
+            metrics.jobsFinished(.released).add(UInt64(report.written.count))
+            return .released(report)
+        case .retryLater(let job, let error):
+            if try connected().queue.retryLater(job, error: error) == .queued { metrics.jobsFinished(.retried).increment() }
+            return .retried(job)
+        case .renewLeases(let jobs):
+            return .renewed(try connected().queue.renewLeases(jobs, lease: configuration.lease))
+        case .rescue:
+            let limit = 100
+            let rescued = try connected().queue.rescueExpiredLeases(limit: limit)
+            // Each counts as the outcome it got, here since its own worker cannot.
+            for job in rescued {
+                switch job.status {
+                case .queued: metrics.jobsFinished(.retried).increment()
+                case .failed: metrics.jobsFinished(.failed).increment()
+                case .cancelled: metrics.jobsFinished(.cancelled).increment()
+                default: break
+                }
             }
-            unwritten = []
+            return .choreDone(.rescue, more: rescued.count == limit)
+        case .heartbeat(let draining):
+            let database = try connected()
+            let engine = loop.snapshot
+            _ = try database.registry.heartbeat(runningSequences: engine.runningSequences,
+                                                tokensPerSecond: engine.tokensPerSecond,
+                                                status: draining ? .draining : .running)
+            _ = try database.registry.expireStale()
+            try? notifier.send(.status(
+                "\(engine.runningSequences) sequences running, \(claimed.count) jobs held, \(Int(engine.tokensPerSecond)) tokens/s"))
+            return .choreDone(.heartbeat, more: false)
+        case .batchSweep:
+            // Any worker expires batches past their completion window and stops the
+            // requests of cancelled ones (scribe.cancel_batch from SQL leaves that to us).
+            _ = try connected().batches.sweep()
+            return .choreDone(.batchSweep, more: false)
+        case .retention(let limit):
+            guard let retention = configuration.retention else { return .choreDone(.retention, more: false) }
+            let database = try connected()
+            let pass = try database.queue.deleteFinished(olderThan: retention, limit: limit)
+            // The worker holding the retention lock deletes old webhook deliveries too.
+            let deliveries = pass.skipped ? 0 : try database.deliveries.deleteFinished(olderThan: retention, limit: limit)
+            return .choreDone(.retention, more: pass.deleted == limit || deliveries == limit)
+        case .startDispatcher:
+            startDispatcher()
+            return nil
+        case .ready:
+            try? notifier.send(.ready, .status("waiting for jobs"))
+            return nil
+        case .stopping(let drainTimeout):
+            try? notifier.send(.stopping, .extendTimeout(drainTimeout + .seconds(30)))
+            return nil
+        case .status(let text):
+            try? notifier.send(.status(text))
+            return nil
+        case .log(let line):
+            logger.log(level: line.level.logLevel, "\(line.message)",
+                       metadata: line.metadata.mapValues { .string($0) })
+            return nil
+        case .deregister:
+            try connected().registry.deregister()
+            return nil
+        case .exit:
+            return nil
         }
-        if !toRelease.isEmpty {
-            _ = try database.queue.releaseUnfinished(toRelease)
-            toRelease = []
-        }
-    }
-
-    private func claim(_ database: WorkerDatabase) throws {
-        let free = configuration.capacity(finishingBurst: finishingBurst) - inFlight.count
-        guard free > 0 else { return }
-        let jobs = try database.queue.claim(limit: free, model: configuration.modelName, lease: configuration.lease)
-        for job in jobs {
-            metrics.jobsClaimed.increment()
-            do {
-                let request = try JobTranslation.request(for: job)
-                inFlight[job.id] = job
-                loop.submit(request)
-            } catch {
-                logger.notice("Job refused", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
-                _ = try database.queue.failWithoutRetry(job.fence, error: error.description)
-                metrics.jobsFinished(.failed).increment()
-            }
-        }
-    }
-
-    /// Renews every lease held; jobs found cancelling are stopped, lost ones dropped.
-    func renewLeases(_ database: WorkerDatabase) throws {
-        guard !inFlight.isEmpty else { return }
-        let renewal = try database.queue.renewLeases(inFlight.values.map(\.fence), lease: configuration.lease)
-        for job in renewal.cancelling { loop.cancel(String(job.id)) }
-        for job in renewal.lost {
-            logger.warning("Lease lost", metadata: ["job.id": "\(job.id)"])
-            loop.cancel(String(job.id))
-            releasing.insert(job.id)  // its result must not be written; releasing is refused harmlessly
-        }
-    }
-
-    /// Ends the attempts of workers that stopped renewing; each counts as the outcome it
-    /// got (`retried` when the job went back to the queue), here since its worker cannot.
-    func rescueExpiredLeases(_ database: WorkerDatabase) throws {
-        for job in try database.queue.rescueExpiredLeases() {
-            switch job.status {
-            case .queued: metrics.jobsFinished(.retried).increment()
-            case .failed: metrics.jobsFinished(.failed).increment()
-            case .cancelled: metrics.jobsFinished(.cancelled).increment()
-            default: break
-            }
-        }
-    }
-
-    func heartbeat(_ database: WorkerDatabase) throws {
-        let engine = loop.engine
-        let rate = engine.statistics.recentTokensPerSecond
-        _ = try database.registry.heartbeat(runningSequences: engine.runningSequences, tokensPerSecond: rate,
-                                            status: stopRequested > 0 ? .draining : .running)
-        try? notifier.send(.status("\(engine.runningSequences) sequences running, \(inFlight.count) jobs held, \(Int(rate)) tokens/s"))
     }
 
     private func connected() throws -> WorkerDatabase {
-        if let database { return database }
-        let fresh = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
-        _ = try fresh.registry.heartbeat(runningSequences: loop.engine.runningSequences, tokensPerSecond: 0,
-                                         status: stopRequested > 0 ? .draining : .running)
-        database = fresh
-        reconnectDelay = .milliseconds(100)
-        metrics.databaseReconnects.increment()
-        logger.notice("Database reconnected", metadata: ["results.pending": "\(unwritten.count)"])
-        return fresh
+        guard let database else { throw PostgresError(kind: .connection, message: "not connected") }
+        return database
     }
 
-    private func disconnect(_ error: PostgresError) {
-        if database != nil {
-            logger.warning("Database connection lost", metadata: ["error": "\(error)", "results.pending": "\(unwritten.count)"])
+    private func startDispatcher() {
+        guard let makeDispatcher else { return }
+        dispatcher?.stop()
+        do {
+            dispatcher = DispatcherThread(dispatcher: try makeDispatcher(identity.id)) { [self] error in
+                mailboxLock.withLock { dispatcherStops.append(error) }
+                wakeup.signal()
+            }
+        } catch {
+            mailboxLock.withLock { dispatcherStops.append("\(error)") }
+            wakeup.signal()
         }
-        database = nil
-        metrics.databaseErrors.increment()
-        // Generation goes on meanwhile; results wait in memory.
-        let jitter = Double.random(in: 0.8...1.2)
-        Thread.sleep(forTimeInterval: Double(reconnectDelay.components.seconds) * jitter
-                     + Double(reconnectDelay.components.attoseconds) * 1e-18 * jitter)
-        reconnectDelay = min(reconnectDelay * 2, .seconds(5))
     }
 }
 
@@ -256,6 +315,40 @@ final class WorkerDatabase {
     }
 }
 
+/// Runs a webhook dispatcher on a thread of its own, so generation never waits for
+/// receivers; `onStop` hears of it when the dispatcher ends by itself (an error, or a
+/// return before `stop()`).
+final class DispatcherThread: @unchecked Sendable {
+    private let dispatcher: WebhookDispatcher
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var stopping = false
+
+    init(dispatcher: WebhookDispatcher, onStop: @escaping @Sendable (String) -> Void) {
+        self.dispatcher = dispatcher
+        let thread = Thread { [self] in
+            var failure = "the dispatcher returned"
+            do {
+                try dispatcher.runOnCurrentThread()
+            } catch {
+                failure = "\(error)"
+            }
+            if !lock.withLock({ stopping }) { onStop(failure) }
+            finished.signal()
+        }
+        thread.name = "scribe-webhooks"
+        thread.start()
+    }
+
+    /// Asks the dispatcher to finish its in-flight sends and waits for it.
+    func stop() {
+        lock.withLock { stopping = true }
+        dispatcher.shutdown()
+        finished.wait()
+        finished.signal()  // a second stop() returns at once
+    }
+}
+
 /// Sends `WATCHDOG=1` at half the watchdog interval; used only by the generation thread.
 final class WatchdogPinger: @unchecked Sendable {
     private let notifier: SystemdNotifier
@@ -268,5 +361,18 @@ final class WatchdogPinger: @unchecked Sendable {
 
     func pingIfDue() {
         if timer?.isDue() == true { try? notifier.send(.watchdog) }
+    }
+}
+
+extension WorkerLog.Level {
+    var logLevel: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        case .critical: .critical
+        }
     }
 }

@@ -17,15 +17,11 @@ enum EndToEndRun {
         try database.empty()
         var configuration = WorkerConfiguration(engine: EngineConfiguration(maxRunning: concurrency), modelName: "bench")
         configuration.retention = nil
-        let worker = Worker(configuration: configuration, model: model, connect: { try database.connect() }, logger: logger,
+        let worker = try Worker(configuration: configuration, model: model, connect: { try database.connect() }, logger: logger,
                             metrics: ScribeMetrics(version: ScribeVersion.string), notifier: SystemdNotifier(environment: [:]))
         let stopped = DispatchSemaphore(value: 0)
         let thread = Thread {
-            do {
-                try worker.run()
-            } catch {
-                logger.error("Benchmark worker stopped", metadata: ["error": "\(error)"])
-            }
+            worker.run()
             stopped.signal()
         }
         thread.stackSize = 8 << 20

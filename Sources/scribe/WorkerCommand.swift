@@ -98,12 +98,20 @@ struct WorkerCommand: ParsableCommand {
         }
         defer { server?.stop() }
 
-        let worker = Worker(configuration: configuration, model: loaded,
-                            connect: { try PostgresConnection(connectionString: connectionString) },
-                            logger: logger, metrics: metrics, notifier: notifier)
-        let dispatcher = try startWebhooks(workerID: worker.identity.id, connectionString: connectionString,
-                                           environment: environment, metrics: metrics, logger: logger)
-        defer { dispatcher?.stop() }
+        let dispatcherConfiguration = try noWebhooks ? nil : webhooks.configuration(workerID: "", environment: environment)
+        let worker = try Worker(
+            configuration: configuration, model: loaded,
+            connect: { try PostgresConnection(connectionString: connectionString) },
+            makeDispatcher: dispatcherConfiguration.map { base in
+                { @Sendable [metrics, logger] workerID in
+                    var settings = base
+                    settings.workerID = workerID
+                    return try WebhookDispatcher(
+                        configuration: settings, connect: { try PostgresConnection(connectionString: connectionString) },
+                        events: .recording(into: metrics), logger: logger)
+                }
+            },
+            logger: logger, metrics: metrics, notifier: notifier)
         let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -112,18 +120,8 @@ struct WorkerCommand: ParsableCommand {
             return source
         }
         defer { signals.forEach { $0.cancel() } }
-        try worker.run()
-    }
-
-    /// The webhook dispatcher on a thread of its own, so generation never waits for receivers.
-    private func startWebhooks(workerID: String, connectionString: String, environment: [String: String],
-                               metrics: ScribeMetrics, logger: Logger) throws -> DispatcherThread? {
-        guard !noWebhooks else { return nil }
-        let dispatcher = try WebhookDispatcher(
-            configuration: webhooks.configuration(workerID: workerID, environment: environment),
-            connect: { try PostgresConnection(connectionString: connectionString) },
-            events: .recording(into: metrics), logger: logger)
-        return DispatcherThread(dispatcher: dispatcher, logger: logger)
+        let code = worker.run()
+        if code != 0 { throw ExitCode(code) }
     }
 
     static func defaultModelName(path: String) -> String {
@@ -138,30 +136,5 @@ struct WorkerCommand: ParsableCommand {
         } else {
             logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(EngineConfiguration().threads)"])
         }
-    }
-}
-
-/// Runs a webhook dispatcher until `stop()`, which waits for it to finish its in-flight sends.
-final class DispatcherThread: @unchecked Sendable {
-    private let dispatcher: WebhookDispatcher
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(dispatcher: WebhookDispatcher, logger: Logger) {
-        self.dispatcher = dispatcher
-        let thread = Thread { [dispatcher, finished] in
-            do {
-                try dispatcher.runOnCurrentThread()
-            } catch {
-                logger.error("Webhook dispatcher stopped", metadata: ["error": "\(error)"])
-            }
-            finished.signal()
-        }
-        thread.name = "scribe-webhooks"
-        thread.start()
-    }
-
-    func stop() {
-        dispatcher.shutdown()
-        finished.wait()
     }
 }

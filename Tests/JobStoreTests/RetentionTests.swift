@@ -21,11 +21,39 @@ import TestSupport
             try connection.query(
                 "UPDATE scribe.jobs SET created_at = now() - interval '9 days' WHERE status = 'queued'")
 
-            let pass = try queue.deleteFinished(olderThan: .seconds(86_400), batchSize: 5)
-            #expect(pass == RetentionPass(deleted: 22, skipped: false))
+            // Bounded passes: 5 a pass, the last one short.
+            var passes: [RetentionPass] = []
+            repeat {
+                passes.append(try queue.deleteFinished(olderThan: .seconds(86_400), limit: 5))
+            } while passes.last!.deleted == 5
+            #expect(passes.map(\.deleted) == [5, 5, 5, 5, 2])
+            #expect(passes.allSatisfy { !$0.skipped })
             let left = try connection.query("SELECT status, count(*) FROM scribe.jobs GROUP BY status ORDER BY status")
             #expect(left.rows == [["queued", "4"], ["running", "1"], ["succeeded", "3"]])
             #expect(try queue.deleteFinished(olderThan: .seconds(86_400)) == RetentionPass(deleted: 0, skipped: false))
+        }
+    }
+
+    @Test func jobsOfABatchStillRunningStayWhateverTheirAge() throws {
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            let store = BatchStore(connection: connection, logger: .silent)
+            let running = try store.create(BatchStoreTests.newBatch(), requests: BatchStoreTests.requests(3))
+            let ended = try store.create(BatchStoreTests.newBatch(), requests: BatchStoreTests.requests(2))
+            let queue = JobQueue(connection: connection, workerID: "w1", logger: .silent)
+            let jobs = try queue.claim(limit: 10, model: nil, lease: .seconds(30))
+            // Both of `ended`'s jobs and two of `running`'s finish; `running` has one left.
+            let finishing = jobs.filter { $0.id != jobs.map(\.id).min() }
+            _ = try queue.complete(finishing.map { JobResult(id: $0.id, attempt: $0.attempt, outcome: .succeeded, text: "x") })
+            _ = try queue.releaseUnfinished(jobs.filter { $0.id == jobs.map(\.id).min() }.map(\.fence))
+            try connection.query("UPDATE scribe.jobs SET finished_at = now() - interval '30 days' WHERE finished_at IS NOT NULL")
+            #expect(try store.batch(running)?.status == .inProgress)
+            #expect(try store.batch(ended)?.status == .completed)
+
+            #expect(try queue.deleteFinished(olderThan: .seconds(86_400)) == RetentionPass(deleted: 2, skipped: false))
+            let left = try connection.query(
+                "SELECT batch_id, status, count(*) FROM scribe.jobs GROUP BY batch_id, status ORDER BY batch_id, status")
+            #expect(left.rows == [["\(running)", "queued", "1"], ["\(running)", "succeeded", "2"]])
         }
     }
 
