@@ -42,3 +42,26 @@ public struct JobResult: Sendable, Equatable {
 
     public var fence: JobAttempt { JobAttempt(id: id, attempt: attempt) }
 }
+
+extension JobResult {
+    /// The most a job's stored result may take (text, `choices` and logprobs, as JSON):
+    /// far below PostgreSQL's 255 MB for one jsonb value, so results written together
+    /// still fit, and a result that large is almost always a mistake in the params.
+    public static let maxStoredBytes = 64 << 20
+
+    /// About what the result takes as JSON, erring high: each token entry is counted with
+    /// its text three times over (escapes) and four bytes per byte of its `bytes` array.
+    /// Cheap, so it can be checked on every result before anything is encoded.
+    public var estimatedStoredBytes: Int {
+        func entry(_ token: String, _ bytes: [UInt8]) -> Int { 3 * token.utf8.count + 4 * bytes.count + 48 }
+        var total = (text?.utf8.count ?? 0) * 2 + (finishReason?.utf8.count ?? 0) + 256
+        for choice in choices ?? [] {
+            total += choice.text.utf8.count * 2 + 64
+            for token in choice.logprobs ?? [] {
+                total += entry(token.token, token.bytes) + 16
+                total += token.topLogprobs.reduce(0) { $0 + entry($1.token, $1.bytes) }
+            }
+        }
+        return total
+    }
+}

@@ -41,12 +41,26 @@ enum JobTranslation {
                 timings["tokens_per_s"] = Double(first.tokenIDs.count - 1) / (result.timings.total - result.timings.firstToken)
             }
             let outcome: JobResult.Outcome = first.finishReason == .cancelled ? .cancelled : .succeeded
-            return JobResult(
+            let stored = JobResult(
                 id: job.id, attempt: job.attempt, outcome: outcome, text: first.text,
                 finishReason: first.finishReason.rawValue, promptTokens: result.promptTokens,
                 completionTokens: result.completionTokens, timings: timings,
                 choices: choices(completions, tokenizer: tokenizer))
+            return bounded(stored)
         }
+    }
+
+    /// The result, or a failure saying why it cannot be stored when it is over
+    /// `JobResult.maxStoredBytes`: that job fails, and only that one.
+    static func bounded(_ result: JobResult) -> JobResult {
+        let size = result.estimatedStoredBytes
+        guard size > JobResult.maxStoredBytes else { return result }
+        let megabytes = { (bytes: Int) in (bytes + (1 << 20) - 1) >> 20 }
+        return JobResult(
+            id: result.id, attempt: result.attempt,
+            outcome: .failed(error: "the result is about \(megabytes(size)) MB as JSON, over the \(megabytes(JobResult.maxStoredBytes)) MB "
+                + "a job's result may take (text, choices and logprobs): ask for fewer completions (n), tokens (max_tokens) or logprobs"),
+            promptTokens: result.promptTokens, completionTokens: result.completionTokens, timings: result.timings)
     }
 
     /// Every completion with its tokens spelled out, for the `choices` column; nil when
