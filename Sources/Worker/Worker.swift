@@ -255,7 +255,7 @@ public final class Worker: @unchecked Sendable {
             startDispatcher()
             return nil
         case .ready:
-            try? notifier.send(.ready, .status("waiting for jobs"))
+            try? notifier.send(.ready)
             return nil
         case .stopping(let drainTimeout):
             try? notifier.send(.stopping, .extendTimeout(drainTimeout + .seconds(30)))

@@ -62,7 +62,7 @@ struct WorkerStateMachine {
         /// Delete at most `limit` old finished jobs (and webhook deliveries).
         case retention(limit: Int)
         case startDispatcher
-        /// sd_notify `READY=1` after the first connection.
+        /// sd_notify `READY=1`, once the model is loaded.
         case ready
         /// sd_notify `STOPPING=1`, with the time the drain may take.
         case stopping(drainTimeout: Duration)
@@ -157,7 +157,9 @@ struct WorkerStateMachine {
         switch event {
         case .started:
             connectAttempts = 1
-            actions += [.status("connecting to the database"), .connect(attempt: 1)]
+            // Ready once the model is loaded: a database that is down is waited for, and
+            // STATUS says so, rather than failing the start and the unit with it.
+            actions += [.ready, .status("connecting to the database"), .connect(attempt: 1)]
             return actions
         case .connected:
             connected = true
@@ -166,7 +168,7 @@ struct WorkerStateMachine {
             claimWanted = true  // work queued while away sent no notification that survived
             if !everConnected {
                 everConnected = true
-                actions += [.ready, .status("waiting for jobs")]
+                actions.append(.status("waiting for jobs"))
                 if dispatcherStartAt == nil { actions.append(.startDispatcher) }
             } else {
                 actions.append(.log(WorkerLog(.notice, "Database reconnected", ["results.pending": "\(unwritten.count)"])))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import JobStore
 import Logging
 import Operations
@@ -17,27 +18,32 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Show each migration's state without applying anything.")
     var status = false
 
+    @Option(help: "Seconds to keep retrying while the database cannot be reached (server starting or restarting); 0 fails at once.")
+    var wait: Double = 0
+
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         logging.bootstrap()
         let logger = Logger(label: "scribe.migrate")
-        let environment = ProcessEnvironment.current
-        let connection = try DatabaseConnection.open(environment: environment)
-        let migrator = Migrator(connection: connection, logger: logger)
         if status {
-            try printStatus(migrator)
+            try printStatus(Migrator(connection: DatabaseConnection.open(), logger: logger))
             return
         }
-        do {
-            let applied = try migrator.migrate()
-            for migration in applied {
-                print("applied \(migration.label)")
+        // Migrations are transactional and idempotent: one cut off by a lost connection is
+        // simply run again.
+        try DatabaseConnection.retrying(wait: .milliseconds(Int64(max(0, wait) * 1000)), logger: logger) { connection in
+            let migrator = Migrator(connection: connection, logger: logger)
+            do {
+                let applied = try migrator.migrate()
+                for migration in applied {
+                    print("applied \(migration.label)")
+                }
+            } catch let error as MigrationError {
+                throw CommandFailure(description: error.description)
             }
-        } catch let error as MigrationError {
-            throw CommandFailure(description: error.description)
+            print("schema version \(try migrator.currentVersion()) (this scribe knows up to \(migrator.latestKnownVersion))")
         }
-        print("schema version \(try migrator.currentVersion()) (this scribe knows up to \(migrator.latestKnownVersion))")
     }
 
     private func printStatus(_ migrator: Migrator) throws {

@@ -76,8 +76,10 @@ struct WorkerCommand: ParsableCommand {
         ])
         let connectionString = environment["DATABASE_URL"] ?? ""
         if migrate {
-            let connection = try PostgresConnection(connectionString: connectionString)
-            let applied = try Migrator(connection: connection, logger: logger).migrate()
+            try? notifier.send(.status("migrating the database"))
+            let applied = try DatabaseConnection.retrying(wait: .seconds(300), logger: logger) {
+                try Migrator(connection: $0, logger: logger).migrate()
+            }
             logger.info("Migrations applied", metadata: ["count": "\(applied.count)"])
         }
         let concurrency = setting(concurrency, "SCRIBE_CONCURRENCY", { Int($0) }, 32)

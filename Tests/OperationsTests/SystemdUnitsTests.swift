@@ -123,7 +123,7 @@ import TestSupport
 
         let migrate = try UnitFile(path: Repository.path("Ops/systemd/scribe-migrate.service"))
         #expect(migrate["Service"]["Type"] == ["oneshot"])
-        #expect(migrate["Service"]["ExecStart"] == ["/usr/local/bin/scribe migrate"])
+        #expect(migrate["Service"]["ExecStart"] == ["/usr/local/bin/scribe migrate --wait 300"])
     }
 
     @Test func settingsExampleNamesEveryVariable() throws {

@@ -49,6 +49,30 @@ import TestSupport
     }
 }
 
+extension DatabaseRestartTests {
+    @Test func aWorkerStartedWhileTheDatabaseIsDownWaitsForIt() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        let server = try ScratchServer()
+        defer { server.remove() }
+        let url = server.url
+        try server.stop()
+        let worker = try WorkerDaemonTests.worker(url: url, ["--concurrency", "4"])
+        defer { worker.signal(SIGKILL) }
+        // It keeps trying (and says so) instead of exiting.
+        #expect(try eventually(timeout: 60) { worker.log.components(separatedBy: "Database connection failed").count > 1 },
+                "\(worker.log)")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(worker.isRunning, "\(worker.log)")
+        try server.start()
+        let connection = try PostgresConnection(connectionString: server.url)
+        try WorkerDaemonTests.enqueue(connection, count: 8, params: #"{"max_tokens": 4, "temperature": 0}"#)
+        let done = try eventually(timeout: 120) { try WorkerDaemonTests.counts(connection)["succeeded"] == 8 }
+        worker.signal(SIGTERM)
+        #expect(worker.wait(timeout: 30) == 0, "\(worker.log)")
+        #expect(done, "\(worker.log)")
+    }
+}
+
 /// A trigger-fed log of every status change of `scribe.jobs`, to count claims and results.
 enum StatusChanges {
     struct Count: Equatable {
@@ -99,5 +123,28 @@ extension DaemonProcess {
         let body = try RawHTTPClient.get("/metrics", port: port).body
         let line = body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+    }
+}
+
+/// `scribe migrate --wait` (what the systemd unit runs) waits for a server still starting.
+@Suite struct MigrateWaitTests {
+    @Test func migrateWaitsForTheServerToStart() throws {
+        let server = try ScratchServer()
+        defer { server.remove() }
+        try server.stop()
+        var environment = Repository.environment
+        environment["DATABASE_URL"] = server.url
+        let migrate = try DaemonProcess([Executables.scribe, "migrate", "--wait", "60"], environment: environment)
+        defer { migrate.signal(SIGKILL) }
+        #expect(try eventually(timeout: 30) { migrate.log.contains("Database unavailable: retrying") }, "\(migrate.log)")
+        #expect(migrate.isRunning)
+        try server.start()
+        #expect(migrate.wait(timeout: 60) == 0, "\(migrate.log)")
+        #expect(migrate.log.contains("schema version"), "\(migrate.log)")
+        // Without --wait it fails at once, saying why.
+        try server.stop()
+        let refused = try DaemonProcess([Executables.scribe, "migrate"], environment: environment)
+        #expect(refused.wait(timeout: 30) == 1, "\(refused.log)")
+        #expect(refused.log.contains("cannot connect to PostgreSQL"), "\(refused.log)")
     }
 }
