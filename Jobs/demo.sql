@@ -37,7 +37,8 @@ FROM unnest(ARRAY['I loved every minute of it.', 'Terrible service, never again.
                   'It was fine, nothing special.', 'Best purchase of the year!']) AS review;
 \endif
 
--- A job whose params have a typo: it fails at claim with an error naming the field
--- (and its webhook says job.failed).
+-- A job only the model can refuse (the INSERT refuses what it can see, such as a typo in a
+-- field's name): token 999999 is outside the vocabulary, so it fails at claim with the
+-- reason (and its webhook says job.failed).
 INSERT INTO scribe.jobs (prompt, params, metadata, callback_url)
-VALUES ('This one is wrong', '{"max_tokens": 8, "temprature": 0.5}', '{"demo": "invalid"}', :'callback_url');
+VALUES ('This one is wrong', '{"max_tokens": 8, "logit_bias": {"999999": 5}}', '{"demo": "invalid"}', :'callback_url');

@@ -109,9 +109,15 @@ public struct BatchRequestBody: Sendable, Equatable {
         } catch {
             throw Problem(message: error.message, param: error.field)
         }
+        let job = JobContract.Job(prompt: prompt, messagesJSON: messages.map(\.jsonText),
+                                  paramsJSON: JSONValue.object(params).jsonText)
+        // The job contract the INSERT checks: a line accepted here never fails the batch's INSERT.
+        if let problem = JobContract.problem(job) {
+            let field = problem.hasPrefix("params") ? "body" + problem.dropFirst(6).prefix { $0 != " " && $0 != ":" } : "body"
+            throw Problem(message: problem.hasPrefix("params") ? "body" + problem.dropFirst(6) : problem, param: String(field))
+        }
         return BatchRequestBody(
-            prompt: prompt, messagesJSON: messages.map(\.jsonText), paramsJSON: JSONValue.object(params).jsonText,
-            model: model, params: parsed)
+            prompt: job.prompt, messagesJSON: job.messagesJSON, paramsJSON: job.paramsJSON, model: model, params: parsed)
     }
 
     /// `messages` with every content made a string (text parts joined by newlines, as

@@ -1,18 +1,32 @@
 import Inference
 
 extension PromptInput {
-    /// `messages` as the JSON array of `{"role", "content"}` objects users write.
+    /// `messages` as the JSON array of `{"role", "content"}` objects users write, within
+    /// `JobContract`'s limits (other keys in a message are allowed and ignored).
     public static func messages(from value: JSONValue, field: String = "messages") throws(GenerationError) -> PromptInput {
         guard case .array(let items) = value, !items.isEmpty else {
             throw GenerationError("\(field) must be a non-empty array of {\"role\", \"content\"} objects")
         }
+        guard items.count <= JobContract.maxMessages else {
+            throw GenerationError("\(field) has \(items.count) entries; at most \(JobContract.maxMessages) are allowed")
+        }
         var messages: [ChatMessage] = []
+        var contentBytes = 0
         for (index, item) in items.enumerated() {
-            guard case .object(let object) = item,
-                  case .string(let role)? = object["role"], case .string(let content)? = object["content"] else {
+            guard case .object(let object) = item else {
                 throw GenerationError("\(field)[\(index)] must be an object with string fields role and content")
             }
+            guard case .string(let role)? = object["role"], (1...JobContract.maxRoleBytes).contains(role.utf8.count) else {
+                throw GenerationError("\(field)[\(index)].role must be a string of 1 to \(JobContract.maxRoleBytes) bytes")
+            }
+            guard case .string(let content)? = object["content"] else {
+                throw GenerationError("\(field)[\(index)].content must be a string")
+            }
+            contentBytes += content.utf8.count
             messages.append(ChatMessage(role: role, content: content))
+        }
+        guard contentBytes <= JobContract.maxPromptBytes else {
+            throw GenerationError("\(field) content is \(contentBytes) bytes; at most \(JobContract.maxPromptBytes) are allowed")
         }
         return .messages(messages)
     }

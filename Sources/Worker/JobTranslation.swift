@@ -7,21 +7,12 @@ enum JobTranslation {
     /// The engine request for a claimed job; an error names the field at fault and fails the
     /// job without retries (a bad job never gets better by trying again).
     static func request(for job: ClaimedJob) throws(GenerationError) -> GenerationRequest {
-        let params: SamplingParams
-        do {
-            params = try SamplingParams.parse(json: job.paramsJSON, fieldPrefix: "params.")
-        } catch {
-            throw GenerationError(error.message)
-        }
         let prompt: PromptInput
         switch job.input {
-        case .prompt(let text):
-            prompt = .text(text)
-        case .messages(let json):
-            guard let value = try? JSONValue.parse(json) else { throw GenerationError("messages is not valid JSON") }
-            prompt = try PromptInput.messages(from: value)
+        case .prompt(let text): prompt = try JobContract.prompt(prompt: text, messagesJSON: nil)
+        case .messages(let json): prompt = try JobContract.prompt(prompt: nil, messagesJSON: json)
         }
-        return GenerationRequest(id: String(job.id), prompt: prompt, params: params)
+        return GenerationRequest(id: String(job.id), prompt: prompt, params: try JobContract.params(job.paramsJSON))
     }
 
     static func result(_ result: GenerationResult, for job: ClaimedJob, tokenizer: Tokenizer) -> JobResult {

@@ -61,7 +61,7 @@ import Testing
                                        "invalid_method", "invalid_request", "invalid_request", "invalid_request", "invalid_json"])
         #expect(errors[3].message == #"custom_id "a" is already used on line 1"#)
         #expect(errors[4].param == "body.temperature")
-        #expect(errors[4].message.contains("body.temperature must be a number >= 0"))
+        #expect(errors[4].message.contains("body.temperature must be a number in [0, 100]"))
         #expect(errors[6].message.contains("stream"))
         #expect(errors[7].message == "unknown field body.temprature (did you mean body.temperature?)")
         #expect(errors[8].message.contains("body.tools"))

@@ -41,10 +41,10 @@ import TestSupport
                 #expect(error?.message.contains("a job needs exactly one of prompt or messages") == true)
             }
             for (messages, expected) in [
-                ("[]", "messages must be a non-empty JSON array"),
-                (#"{"role":"user"}"#, "messages must be a non-empty JSON array"),
-                (#"[{"role":"user","content":"Hi"}, {"content":"no role"}]"#, #"messages[1] must be an object with a string "role""#),
-                (#"[{"role":"user","content":7}]"#, "messages[0].content must be a string or an array"),
+                ("[]", "messages must be a non-empty array"),
+                (#"{"role":"user"}"#, "messages must be a non-empty array"),
+                (#"[{"role":"user","content":"Hi"}, {"content":"no role"}]"#, "messages[1].role must be a string of 1 to 64 bytes"),
+                (#"[{"role":"user","content":7}]"#, "messages[0].content must be a string"),
             ] {
                 let error = #expect(throws: PostgresError.self) {
                     try connection.query("INSERT INTO scribe.jobs (messages) VALUES ($1)", [messages])
@@ -57,42 +57,43 @@ import TestSupport
     @Test func paramsTypesAndRangesAreCheckedNamingTheField() throws {
         let refused: [(String, String)] = [
             (#"[1]"#, "params must be a JSON object"),
-            (#"{"temperature": -0.1}"#, "params.temperature must be a number >= 0"),
-            (#"{"temperature": "0.7"}"#, "params.temperature must be a number >= 0"),
+            (#"{"temperature": -0.1}"#, "params.temperature must be a number in [0, 100]"),
+            (#"{"temperature": "0.7"}"#, "params.temperature must be a number in [0, 100]"),
             (#"{"top_p": 0}"#, "params.top_p must be a number in (0, 1]"),
             (#"{"top_p": 1.5}"#, "params.top_p must be a number in (0, 1]"),
             (#"{"min_p": 2}"#, "params.min_p must be a number in [0, 1]"),
-            (#"{"top_k": -2}"#, "params.top_k must be an integer >= -1"),
-            (#"{"top_k": 2.5}"#, "params.top_k must be an integer >= -1"),
-            (#"{"repetition_penalty": 0}"#, "params.repetition_penalty must be a number > 0"),
+            (#"{"top_k": -2}"#, "params.top_k must be -1, 0 (off) or an integer >= 1"),
+            (#"{"top_k": 2.5}"#, "params.top_k must be -1, 0 (off) or an integer >= 1"),
+            (#"{"repetition_penalty": 0}"#, "params.repetition_penalty must be a number in (0, 100]"),
             (#"{"presence_penalty": 3}"#, "params.presence_penalty must be a number in [-2, 2]"),
             (#"{"frequency_penalty": -2.5}"#, "params.frequency_penalty must be a number in [-2, 2]"),
             (#"{"seed": "42"}"#, "params.seed must be an integer"),
             (#"{"seed": 1e30}"#, "params.seed must be an integer"),
-            (#"{"max_tokens": 0}"#, "params.max_tokens must be an integer >= 1"),
-            (#"{"max_tokens": 32.0}"#, "params.max_tokens must be an integer >= 1"),
-            (#"{"min_tokens": -1}"#, "params.min_tokens must be an integer >= 0"),
-            (#"{"min_tokens": 9, "max_tokens": 8}"#, "params.min_tokens must not exceed params.max_tokens"),
+            (#"{"max_tokens": 0}"#, "params.max_tokens must be an integer in [1, 1048576]"),
+            (#"{"max_tokens": 32.5}"#, "params.max_tokens must be an integer in [1, 1048576]"),
+            (#"{"min_tokens": -1}"#, "params.min_tokens must be an integer in [0, max_tokens] (max_tokens is 16)"),
+            (#"{"min_tokens": 9, "max_tokens": 8}"#, "params.min_tokens must be an integer in [0, max_tokens] (max_tokens is 8)"),
             (#"{"ignore_eos": 1}"#, "params.ignore_eos must be true or false"),
             (#"{"stop": 5}"#, "params.stop must be a string or an array of strings"),
-            (#"{"stop": ["\n", 5]}"#, "params.stop must be a string or an array of strings"),
-            (#"{"stop_token_ids": [1, -2]}"#, "params.stop_token_ids must be an array of integers >= 0"),
-            (#"{"stop_token_ids": 2}"#, "params.stop_token_ids must be an array of integers >= 0"),
+            (#"{"stop": ["\n", 5]}"#, "params.stop[1] must be a non-empty string"),
+            (#"{"stop_token_ids": [1, -2]}"#, "params.stop_token_ids[1] must be a token id (an integer >= 0)"),
+            (#"{"stop_token_ids": 2}"#, "params.stop_token_ids must be an array of token ids"),
             (#"{"logit_bias": [1]}"#, "params.logit_bias must be an object"),
             (#"{"logit_bias": {"abc": 1}}"#, #"params.logit_bias key "abc" must be a token id"#),
-            (#"{"logit_bias": {"15": 101}}"#, "params.logit_bias.15 must be a number in [-100, 100]"),
-            (#"{"logit_bias": {"15": "x"}}"#, "params.logit_bias.15 must be a number in [-100, 100]"),
+            (#"{"logit_bias": {"15": 101}}"#, #"params.logit_bias["15"] must be a number in [-100, 100]"#),
+            (#"{"logit_bias": {"15": "x"}}"#, #"params.logit_bias["15"] must be a number in [-100, 100]"#),
             (#"{"logprobs": 21}"#, "params.logprobs must be an integer in [0, 20]"),
-            (#"{"n": 0}"#, "params.n must be an integer >= 1"),
+            (#"{"n": 0}"#, "params.n must be an integer in [1, 16]"),
+            (#"{"top_a": 3}"#, "unknown field params.top_a"),
         ]
         let accepted = [
             #"{}"#,
             #"{"temperature": 0, "top_p": 1, "top_k": -1, "min_p": 0, "max_tokens": 1}"#,
-            #"{"temperature": null, "seed": -5, "stop": "\n\n", "stop_token_ids": [], "ignore_eos": true}"#,
+            #"{"temperature": null, "seed": 5, "stop": "\n\n", "stop_token_ids": [], "ignore_eos": true}"#,
             #"{"repetition_penalty": 1.1, "presence_penalty": -2, "frequency_penalty": 2, "n": 2}"#,
             #"{"stop": ["a", "b"], "logit_bias": {"15": -100, "7": 3.5}, "logprobs": 0, "min_tokens": 4, "max_tokens": 4}"#,
-            // Unknown fields pass here: the worker fails the job at claim, naming them.
-            #"{"top_a": 3, "max_completion_tokens": "soon"}"#,
+            // Integral numbers with a fraction or an exponent count as integers.
+            #"{"max_tokens": 32.0, "n": 1e0}"#,
         ]
         try IsolatedDatabase.with { database in
             let connection = try database.connect()
@@ -121,9 +122,9 @@ import TestSupport
         try IsolatedDatabase.with { database in
             let connection = try database.connect()
             for (sql, constraint) in [
-                ("INSERT INTO scribe.jobs (prompt, max_attempts) VALUES ('x', 0)", "jobs_max_attempts_positive"),
+                ("INSERT INTO scribe.jobs (prompt, max_attempts) VALUES ('x', 0)", "max_attempts must be in [1, 100], got 0"),
                 ("INSERT INTO scribe.jobs (prompt, callback_url) VALUES ('x', 'ftp://h/')", "jobs_callback_url_http"),
-                ("INSERT INTO scribe.jobs (prompt, metadata) VALUES ('x', '[1]')", "jobs_metadata_object"),
+                ("INSERT INTO scribe.jobs (prompt, metadata) VALUES ('x', '[1]')", "metadata must be a JSON object"),
                 ("INSERT INTO scribe.jobs (prompt, status) VALUES ('x', 'done')", "jobs_status_known"),
             ] {
                 let error = #expect(throws: PostgresError.self) { try connection.query(sql) }

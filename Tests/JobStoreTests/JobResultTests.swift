@@ -117,11 +117,11 @@ import TestSupport
     @Test func failWithoutRetryEndsTheJobAtOnce() throws {
         try IsolatedDatabase.with { database in
             let connection = try database.connect()
-            let id = try connection.insertJob(params: #"{"top_a": 1}"#, maxAttempts: 5)
+            let id = try connection.insertJob(params: #"{"logit_bias": {"999999": 1}}"#, maxAttempts: 5)
             let cancelled = try connection.insertJob()
             let queue = JobQueue(connection: connection, workerID: "w1", logger: .silent)
             let jobs = try queue.claim(limit: 2, model: nil, lease: .seconds(30))
-            let error = "params.top_a is not a sampling parameter Scribe knows"
+            let error = "params.logit_bias: token 999999 is outside the vocabulary"
             #expect(try queue.failWithoutRetry(jobs[0].fence, error: error) == .failed)
             #expect(try connection.query("SELECT status, attempts, error FROM scribe.jobs WHERE id = $1", [id]).rows[0]
                 == ["failed", "1", error])

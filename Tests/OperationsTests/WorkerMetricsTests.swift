@@ -17,9 +17,9 @@ import TestSupport
                 SELECT 'Count to ' || n, '{"max_tokens": 6, "temperature": 0, "ignore_eos": true}', $1
                 FROM generate_series(1, 3) AS n
                 """, [receiver.url + "/hook"])
-            // Fails at claim (unknown field): a failed outcome, and a webhook all the same.
+            // Fails at claim (a token outside the vocabulary): a failed outcome, and a webhook all the same.
             try connection.query(
-                "INSERT INTO scribe.jobs (prompt, params, callback_url) VALUES ('x', '{\"bogus\": 1}', $1)",
+                "INSERT INTO scribe.jobs (prompt, params, callback_url) VALUES ('x', '{\"logit_bias\": {\"999999\": 5}}', $1)",
                 [receiver.url + "/hook"])
             // Runs until cancelled: the gauges are read while it runs.
             let long = try #require(try connection.query(
@@ -79,7 +79,9 @@ import TestSupport
             #expect(metrics.value("scribe_tokens_generated_total") == totals[0].flatMap(Double.init))
             #expect(metrics.value("scribe_prompt_tokens_total") == totals[1].flatMap(Double.init))
             #expect(metrics.value("scribe_time_to_first_token_seconds_count") == 5)
-            #expect(metrics.value("scribe_job_latency_seconds_count") == 5)
+            // Every job the engine ended has a latency, the one it refused (a token outside
+            // the vocabulary) too.
+            #expect(metrics.value("scribe_job_latency_seconds_count") == 6)
             #expect(metrics.value("scribe_webhook_deliveries_total", ["outcome": "delivered"]) == 5)
             #expect(metrics.value("scribe_webhook_deliveries_total", ["outcome": "failed"]) == 0)
             #expect(metrics.value("scribe_database_errors_total") == 0)

@@ -48,17 +48,23 @@ extension SamplingParams {
         }
         let r = FieldReader(object: object, prefix: fieldPrefix)
         var p = SamplingParams()
-        p.temperature = try r.number("temperature", p.temperature, "a number >= 0") { $0 >= 0 }
-        if let k = try r.integer("top_k", "-1, 0 (off) or an integer >= 1", { $0 >= -1 }) { p.topK = max(k, 0) }
+        let c = JobContract.self
+        p.temperature = try r.number("temperature", p.temperature, "a number in [0, \(Int(c.maxTemperature))]") {
+            $0 >= 0 && $0 <= c.maxTemperature
+        }
+        if let k = try r.integer("top_k", "-1, 0 (off) or an integer >= 1", { $0 >= -1 && $0 <= c.maxTokenID }) { p.topK = max(k, 0) }
         p.topP = try r.number("top_p", p.topP, "a number in (0, 1]") { $0 > 0 && $0 <= 1 }
         p.minP = try r.number("min_p", p.minP, "a number in [0, 1]") { $0 >= 0 && $0 <= 1 }
-        p.repetitionPenalty = try r.number("repetition_penalty", p.repetitionPenalty, "a number > 0") { $0 > 0 }
+        p.repetitionPenalty = try r.number(
+            "repetition_penalty", p.repetitionPenalty, "a number in (0, \(Int(c.maxRepetitionPenalty))]"
+        ) { $0 > 0 && $0 <= c.maxRepetitionPenalty }
         p.presencePenalty = try r.number("presence_penalty", p.presencePenalty, "a number in [-2, 2]") { abs($0) <= 2 }
         p.frequencyPenalty = try r.number("frequency_penalty", p.frequencyPenalty, "a number in [-2, 2]") { abs($0) <= 2 }
         p.seed = try r.seed()
         p.stop = try r.stopStrings()
         p.stopTokenIDs = try r.tokenIDs("stop_token_ids", max: maxStopTokenIDs)
-        p.maxTokens = try r.integer("max_tokens", "an integer >= 1", { $0 >= 1 }) ?? p.maxTokens
+        p.maxTokens = try r.integer("max_tokens", "an integer in [1, \(c.maxMaxTokens)]", { $0 >= 1 && $0 <= c.maxMaxTokens })
+            ?? p.maxTokens
         let maxTokens = p.maxTokens
         p.minTokens = try r.integer(
             "min_tokens", "an integer in [0, max_tokens] (max_tokens is \(maxTokens))", { $0 >= 0 && $0 <= maxTokens }

@@ -44,12 +44,12 @@ public struct SamplingParams: Sendable, Equatable {
     /// Temperatures below this are treated as greedy (as vLLM's `_SAMPLING_EPS`): dividing
     /// logits by a tinier number overflows to infinity.
     public static let greedyTemperature = 1e-5
-    public static let maxN = 16
-    public static let maxLogprobs = 20
-    public static let maxStopStrings = 8
-    public static let maxStopStringBytes = 256
-    public static let maxStopTokenIDs = 64
-    public static let maxLogitBiasEntries = 1024
+    public static let maxN = JobContract.maxN
+    public static let maxLogprobs = JobContract.maxLogprobs
+    public static let maxStopStrings = JobContract.maxStopStrings
+    public static let maxStopStringBytes = JobContract.maxStopStringBytes
+    public static let maxStopTokenIDs = JobContract.maxStopTokenIDs
+    public static let maxLogitBiasEntries = JobContract.maxLogitBiasEntries
 
     /// The JSON names of every field, in documentation order.
     public static let fieldNames: [String] = [

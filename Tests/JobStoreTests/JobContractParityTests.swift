@@ -1,0 +1,205 @@
+import Engine
+import Foundation
+import JobStore
+import Testing
+import TestSupport
+
+/// The job contract is one contract: every case of the corpus goes through the database's
+/// checks (`scribe.job_problem`, what INSERT runs) and through Scribe's own
+/// (`JobContract.problem`, what the worker, `scribe batch submit` and `scribe generate`
+/// run), and both must accept it or both refuse it, naming the same field.
+@Suite struct JobContractParityTests {
+    typealias Job = JobContract.Job
+
+    /// Jobs with one thing to look at each: every field's edges, every JSON type,
+    /// unicode and NUL, the limits and one past them.
+    static var corpus: [(label: String, job: Job)] {
+        var cases: [(String, Job)] = []
+        func add(_ label: String, _ job: Job) { cases.append((label, job)) }
+        func params(_ json: String) { add("params \(json.prefix(60))", Job(prompt: "Hi", paramsJSON: json)) }
+        let mib = JobContract.maxPromptBytes
+
+        // Input: prompt.
+        for prompt in ["", "Hello", "日本語のプロンプト", "🙂 emoji and \u{301}combining", "RTL \u{202E}text", "tab\tnew\nline\u{1}",
+                       String(repeating: "a", count: mib), String(repeating: "a", count: mib + 1),
+                       String(repeating: "日", count: mib / 3), String(repeating: "日", count: mib / 3 + 1)] {
+            add("prompt of \(prompt.utf8.count) bytes", Job(prompt: prompt))
+        }
+        add("neither prompt nor messages", Job())
+        add("both prompt and messages", Job(prompt: "x", messagesJSON: #"[{"role":"user","content":"x"}]"#))
+
+        // Input: messages.
+        let big = String(repeating: "b", count: mib / 2)
+        for messages in [
+            #"[{"role":"user","content":"Hi"}]"#, #"[{"role":"system","content":"Be brief"},{"role":"user","content":"Hi"}]"#,
+            #"[{"role":"user","content":"Hi","name":"bob"}]"#, #"[{"role":"user","content":""}]"#,
+            #"[{"role":"user","content":"日本 🙂"}]"#, #"[{"role":"user","content":"a\u0000b"}]"#,
+            #"[{"role":"user"}]"#, #"[{"role":"user","content":null}]"#,
+            #"[{"role":"user","content":[{"type":"text","text":"Hi"}]}]"#, #"[{"role":"user","content":5}]"#,
+            #"[{"role":"user","content":true}]"#, #"[{"role":"user","content":{}}]"#,
+            #"[{"content":"Hi"}]"#, #"[{"role":5,"content":"Hi"}]"#, #"[{"role":"","content":"Hi"}]"#,
+            "[{\"role\":\"\(String(repeating: "r", count: 64))\",\"content\":\"Hi\"}]",
+            "[{\"role\":\"\(String(repeating: "r", count: 65))\",\"content\":\"Hi\"}]",
+            "[{\"role\":\"\(String(repeating: "é", count: 33))\",\"content\":\"Hi\"}]",
+            #"[]"#, #"{}"#, #""user""#, #"null"#, #"5"#, #"["Hi"]"#, #"[null]"#, #"[[]]"#,
+            #"[{"role":"user","content":"Hi"},5]"#,
+            "[\(Array(repeating: #"{"role":"user","content":"x"}"#, count: 1024).joined(separator: ","))]",
+            "[\(Array(repeating: #"{"role":"user","content":"x"}"#, count: 1025).joined(separator: ","))]",
+            "[{\"role\":\"user\",\"content\":\"\(big)\"},{\"role\":\"user\",\"content\":\"\(big)\"}]",
+            "[{\"role\":\"user\",\"content\":\"\(big)\"},{\"role\":\"user\",\"content\":\"\(big)x\"}]",
+            "{", "[{\"role\":\"user\",\"content\":\"unterminated}]",
+        ] {
+            add("messages \(messages.prefix(60))", Job(messagesJSON: messages))
+        }
+
+        // Params: each field's edges and every JSON type.
+        let types = ["null", "true", "false", "\"1\"", "[]", "{}", "[1]", "{\"a\":1}"]
+        let fields: [(String, [String])] = [
+            ("temperature", ["0", "0.7", "2", "100", "100.0001", "-0.0001", "-1", "1e-400", "1e400", "1.0"]),
+            ("top_k", ["-1", "0", "1", "50", "-2", "1.5", "2147483647", "2147483648", "1.0", "1e2"]),
+            ("top_p", ["0", "1e-9", "0.5", "1", "1.0000001", "-0.1"]),
+            ("min_p", ["0", "0.05", "1", "1.5", "-0.001"]),
+            ("repetition_penalty", ["0", "0.001", "1", "100", "100.5", "-1"]),
+            ("presence_penalty", ["-2", "2", "2.01", "-2.01", "0"]),
+            ("frequency_penalty", ["-2", "2", "2.5", "-3", "0.5"]),
+            ("seed", ["0", "-1", "42", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+                      "18446744073709551616", "1.5", "1e19", "1e20"]),
+            ("stop", ["\"x\"", "\"\"", "[]", "[\"a\",\"b\"]", "[\"\"]", "[1]", "[\"a\",null]", "5", "\"é🙂\"",
+                      "[\(Array(repeating: "\"s\"", count: 8).joined(separator: ","))]",
+                      "[\(Array(repeating: "\"s\"", count: 9).joined(separator: ","))]",
+                      "\"\(String(repeating: "s", count: 256))\"", "\"\(String(repeating: "s", count: 257))\"",
+                      "[\"\(String(repeating: "日", count: 85))\"]", "[\"\(String(repeating: "日", count: 86))\"]",
+                      "\"a\\u0000b\""]),
+            ("stop_token_ids", ["[]", "[0]", "[2147483647]", "[2147483648]", "[-1]", "[1.5]", "[\"1\"]", "[1.0]", "5",
+                                "[\(Array(repeating: "7", count: 64).joined(separator: ","))]",
+                                "[\(Array(repeating: "7", count: 65).joined(separator: ","))]"]),
+            ("max_tokens", ["1", "0", "-1", "16", "1048576", "1048577", "1.5", "2.0"]),
+            ("min_tokens", ["0", "16", "17", "20", "-1", "1.5"]),
+            ("ignore_eos", ["1", "0"]),
+            ("logit_bias", ["{\"5\":1}", "{\"5\":100}", "{\"5\":100.1}", "{\"5\":-100}", "{\"5\":-100.5}", "{\"5\":\"1\"}",
+                            "{\"5\":null}", "{\"x\":1}", "{\"-1\":1}", "{\"+5\":1}", "{\" 5\":1}", "{\"5.0\":1}",
+                            "{\"9999999999\":1}", "{\"2147483647\":0}", "{\"2147483648\":0}", "{\"00000000001\":1}",
+                            "{\"\":1}", "{\"٥\":1}", "\"x\"",
+                            "{\(( 0..<1024).map { "\"\($0)\":1" }.joined(separator: ","))}",
+                            "{\(( 0..<1025).map { "\"\($0)\":1" }.joined(separator: ","))}"]),
+            ("logprobs", ["0", "5", "20", "21", "-1", "1.5"]),
+            ("n", ["1", "16", "17", "0", "1000000", "1.0", "2e0"]),
+        ]
+        for (field, values) in fields {
+            for value in values + types { params("{\"\(field)\":\(value)}") }
+        }
+        // min_tokens against the max_tokens given, or the default (16).
+        for json in [#"{"min_tokens":20,"max_tokens":32}"#, #"{"min_tokens":33,"max_tokens":32}"#,
+                     #"{"min_tokens":16,"max_tokens":null}"#, #"{"min_tokens":5,"max_tokens":"x"}"#] { params(json) }
+        // Unknown fields, with and without near misses, and params that are not an object.
+        for json in [#"{"foo":1}"#, #"{"temprature":1}"#, #"{"Temperature":1}"#, #"{"max_tokens ":5}"#, #"{"":1}"#,
+                     #"{"é":1}"#, #"{"n":2,"zzz":1,"aaa":1}"#, #"{"best_of":2}"#, #"{"stream":true}"#,
+                     "[]", "\"x\"", "5", "null", "true", "{", "{}", "{\"n\":\"\\u0000\"}"] { params(json) }
+        // The result's size bound: n × max_tokens × (1 + logprobs) ≤ 1,048,576.
+        for json in [#"{"n":16,"max_tokens":65536}"#, #"{"n":16,"max_tokens":65537}"#,
+                     #"{"max_tokens":49932,"logprobs":20}"#, #"{"max_tokens":49933,"logprobs":20}"#,
+                     #"{"n":16,"max_tokens":3120,"logprobs":20}"#, #"{"n":16,"max_tokens":3121,"logprobs":20}"#,
+                     #"{"n":16,"logprobs":20}"#, #"{"n":2,"max_tokens":1048576}"#] { params(json) }
+        // Everything at once, all valid.
+        params(#"{"temperature":0.8,"top_k":40,"top_p":0.95,"min_p":0.05,"repetition_penalty":1.1,"presence_penalty":0.5,"frequency_penalty":-0.5,"seed":7,"stop":["\n\n","END"],"stop_token_ids":[2],"max_tokens":64,"min_tokens":4,"ignore_eos":false,"logit_bias":{"5":-100,"7":2.5},"logprobs":3,"n":2}"#)
+
+        // The other columns.
+        for attempts in [1, 3, 100, 101, 0, -1, Int(Int32.max)] {
+            add("max_attempts \(attempts)", Job(prompt: "x", maxAttempts: attempts))
+        }
+        for priority in [0, -5, 1_000_000, 1_000_001, -1_000_000, -1_000_001, Int(Int32.max), Int(Int32.min)] {
+            add("priority \(priority)", Job(prompt: "x", priority: priority))
+        }
+        for model in ["", "smol", "日本", String(repeating: "m", count: 256), String(repeating: "m", count: 257),
+                      String(repeating: "é", count: 128), String(repeating: "é", count: 129)] {
+            add("model of \(model.utf8.count) bytes", Job(prompt: "x", model: model))
+        }
+        // jsonb prints {"k": "v…"}: 10 bytes around the value.
+        let metadataFill = JobContract.maxMetadataBytes - #"{"k": ""}"#.utf8.count
+        for metadata in [#"{}"#, #"{"team":"docs","n":3}"#, #"[]"#, #""x""#, #"5"#, #"null"#, #"{"a":{"b":[1,2,{"c":null}]}}"#,
+                         #"{"a":"\u0000"}"#, #"{"#,
+                         "{\"k\":\"\(String(repeating: "v", count: metadataFill))\"}",
+                         "{\"k\":\"\(String(repeating: "v", count: metadataFill + 1))\"}"] {
+            add("metadata \(metadata.prefix(40))", Job(prompt: "x", metadataJSON: metadata))
+        }
+        for length in [30, 2048, 2049] {
+            let url = "http://h.example/" + String(repeating: "p", count: length - 17)
+            add("callback_url of \(url.utf8.count) bytes", Job(prompt: "x", callbackURL: url))
+        }
+        return cases
+    }
+
+    /// The field a problem names: `params.top_p` of "params.top_p must be …", `params.foo` of
+    /// "unknown field params.foo", `params` of "params: n × …".
+    static func field(of problem: String) -> String {
+        let text = problem.hasPrefix("unknown field ") ? String(problem.dropFirst(14)) : problem
+        return String(text.prefix { $0 != " " && $0 != ":" })
+    }
+
+    @Test func databaseAndScribeAgreeOnEveryCase() throws {
+        let corpus = Self.corpus
+        #expect(corpus.count >= 300)
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            var disagreements: [String] = []
+            var refused = 0
+            for (label, job) in corpus {
+                let swift = JobContract.problem(job)
+                // A value jsonb cannot take (invalid JSON, NUL) is refused before any check runs.
+                var sql: String?
+                var refusedByCast = false
+                do {
+                    sql = try connection.query(
+                        "SELECT scribe.job_problem($1::text, $2::jsonb, $3::jsonb, $4::int, $5::int, $6::text, $7::jsonb, $8::text)",
+                        [job.prompt, job.messagesJSON, job.paramsJSON, job.maxAttempts, job.priority, job.model,
+                         job.metadataJSON, job.callbackURL]).scalar
+                } catch let error as PostgresError where error.kind == .query {
+                    sql = error.message
+                    refusedByCast = true
+                }
+                if sql != nil { refused += 1 }
+                switch (swift, sql) {
+                case (nil, nil): continue
+                // Text Scribe cannot read as JSON (a number beyond a Double, 1e400) names no
+                // field; it is refused all the same.
+                case (let s?, let q?) where refusedByCast || s.contains("is not valid JSON") || Self.field(of: s) == Self.field(of: q):
+                    continue
+                default: disagreements.append("\(label): Scribe \(swift ?? "accepts"); the database \(sql ?? "accepts")")
+                }
+            }
+            #expect(disagreements.isEmpty, "\(disagreements.count) of \(corpus.count) disagree:\n\(disagreements.joined(separator: "\n"))")
+            // A corpus of edges: both kinds, in number.
+            #expect(refused > 100 && corpus.count - refused > 100, "\(refused) of \(corpus.count) refused")
+        }
+    }
+
+    @Test func theLimitsAreTheSameNumbersOnBothSides() throws {
+        try IsolatedDatabase.with { database in
+            let json = try #require(try database.connect().query("SELECT scribe.job_limits()::text").scalar)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Double])
+            #expect(object == JobContract.limits)
+        }
+    }
+
+    @Test func insertRunsTheContract() throws {
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            for (columns, values, problem) in [
+                ("prompt, params", "'x', '{\"n\": 1000000}'", "params.n must be an integer in [1, 16]"),
+                ("prompt, params", "'x', '{\"seed\": -1}'", "params.seed must be an integer"),
+                ("prompt, params", "'x', '{\"min_tokens\": 20}'", "params.min_tokens must be an integer in [0, max_tokens] (max_tokens is 16)"),
+                ("messages", "'[{\"role\": \"user\", \"content\": [\"a\"]}]'", "messages[0].content must be a string"),
+                ("prompt, params", "'x', '{\"temperature\": 1e400}'", "params.temperature must be a number in [0, 100]"),
+                ("prompt, max_attempts", "'x', 2147483647", "max_attempts must be in [1, 100]"),
+                ("prompt, params", "'x', '{\"n\": 16, \"max_tokens\": 8192, \"logprobs\": 20}'", "params: n × max_tokens × (1 + logprobs)"),
+            ] {
+                #expect {
+                    try connection.query("INSERT INTO scribe.jobs (\(columns)) VALUES (\(values))")
+                } throws: { error in
+                    (error as? PostgresError)?.sqlState == "23514" && (error as? PostgresError)?.message.contains(problem) == true
+                }
+            }
+            try connection.query("INSERT INTO scribe.jobs (prompt, params, max_attempts) VALUES ('x', '{\"n\": 16}', 100)")
+        }
+    }
+}
