@@ -34,9 +34,9 @@ public final class Worker: @unchecked Sendable {
     private var dispatcherStops: [String] = []
 
     /// The driver thread's own.
+    private var machine: WorkerStateMachine
     private var database: WorkerDatabase?
     private var dispatcher: DispatcherThread?
-    private var connectedBefore = false
 
     public init(configuration: WorkerConfiguration, model: Model,
                 connect: @escaping @Sendable () throws -> PostgresConnection,
@@ -50,6 +50,7 @@ public final class Worker: @unchecked Sendable {
         self.notifier = notifier
         identity = WorkerIdentity.current(
             version: ScribeVersion.string, model: configuration.modelName, heartbeatInterval: configuration.heartbeatInterval)
+        machine = WorkerStateMachine(configuration: configuration, now: clock.now, seed: UInt64.random(in: 0...UInt64.max))
         let wakeup = try Wakeup()
         self.wakeup = wakeup
         let engine = Engine(model: model, configuration: configuration.engine, logger: logger)
@@ -73,7 +74,6 @@ public final class Worker: @unchecked Sendable {
     /// worker stopped because a part of it kept failing).
     @discardableResult
     public func run() -> Int32 {
-        var machine = WorkerStateMachine(configuration: configuration, now: clock.now, seed: UInt64.random(in: 0...UInt64.max))
         loop.start()
         logger.info("Worker started", metadata: [
             "worker.id": "\(identity.id)", "model": "\(configuration.modelName)",
@@ -108,7 +108,7 @@ public final class Worker: @unchecked Sendable {
         var events = takeMail()
         if events.isEmpty {
             let socket = database?.notifications.connection.socketDescriptor ?? -1
-            _ = wakeup.wait(for: [socket], timeout: deadline - clock.now)
+            wakeup.wait(for: [socket], timeout: deadline - clock.now)
             events = takeMail()
         }
         if let database {
@@ -138,8 +138,7 @@ public final class Worker: @unchecked Sendable {
 
     private func translated(_ finished: [GenerationResult]) -> [JobResult] {
         finished.compactMap { result in
-            guard let id = Int64(result.requestID), let job = claimed[id] else { return nil }
-            claimed[id] = nil
+            guard let id = Int64(result.requestID), let job = machine.inFlight[id] else { return nil }
             metrics.tokensGenerated.add(UInt64(result.completionTokens))
             metrics.promptTokens.add(UInt64(result.promptTokens))
             if result.timings.firstToken > 0 { metrics.timeToFirstToken.observe(result.timings.firstToken) }
@@ -147,10 +146,6 @@ public final class Worker: @unchecked Sendable {
             return JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer)
         }
     }
-
-    /// Jobs submitted to the engine, to translate their results (the machine's `inFlight`
-    /// holds the same jobs; this copy is the driver's, for results that arrive between events).
-    private var claimed: [Int64: ClaimedJob] = [:]
 
     // MARK: - Actions
 
@@ -170,13 +165,11 @@ public final class Worker: @unchecked Sendable {
 
     private func performOrThrow(_ action: WorkerStateMachine.Action) throws -> WorkerStateMachine.Event? {
         switch action {
-        case .connect(let attempt):
+        case .connect:
             let fresh = try WorkerDatabase(connect: connect, identity: identity, logger: logger)
             try fresh.registry.register(status: .running)
             database = fresh
-            if connectedBefore { metrics.databaseReconnects.increment() }
-            connectedBefore = true
-            _ = attempt
+            if machine.everConnected { metrics.databaseReconnects.increment() }
             return .connected
         case .claim(let limit):
             let jobs = try connected().queue.claim(limit: limit, model: configuration.modelName, lease: configuration.lease)
@@ -184,9 +177,7 @@ public final class Worker: @unchecked Sendable {
             return .claimed(jobs)
         case .submit(let job):
             do {
-                let request = try JobTranslation.request(for: job)
-                claimed[job.id] = job
-                loop.submit(request)
+                loop.submit(try JobTranslation.request(for: job))
                 return nil
             } catch {
                 logger.notice("Job refused", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
@@ -197,22 +188,15 @@ public final class Worker: @unchecked Sendable {
             return nil
         case .write(let results):
             let report = try connected().queue.complete(results)
-            for (_, status) in report.written {
-                switch status {
-                case .succeeded: metrics.jobsFinished(.succeeded).increment()
-                case .failed: metrics.jobsFinished(.failed).increment()
-                case .cancelled: metrics.jobsFinished(.cancelled).increment()
-                default: break
-                }
-            }
+            report.written.values.forEach(countEnd)
             metrics.jobsFinished(.lost).add(UInt64(report.refused.count))
-            return .written(results, report)
+            return .written(report)
         case .release(let jobs):
             let report = try connected().queue.releaseUnfinished(jobs)
             metrics.jobsFinished(.released).add(UInt64(report.written.count))
             return .released(report)
         case .retryLater(let job, let error):
-            if try connected().queue.retryLater(job, error: error) == .queued { metrics.jobsFinished(.retried).increment() }
+            try connected().queue.retryLater(job, error: error).map(countEnd)
             return .retried(job)
         case .renewLeases(let jobs):
             return .renewed(try connected().queue.renewLeases(jobs, lease: configuration.lease))
@@ -220,14 +204,7 @@ public final class Worker: @unchecked Sendable {
             let limit = 100
             let rescued = try connected().queue.rescueExpiredLeases(limit: limit)
             // Each counts as the outcome it got, here since its own worker cannot.
-            for job in rescued {
-                switch job.status {
-                case .queued: metrics.jobsFinished(.retried).increment()
-                case .failed: metrics.jobsFinished(.failed).increment()
-                case .cancelled: metrics.jobsFinished(.cancelled).increment()
-                default: break
-                }
-            }
+            rescued.map(\.status).forEach(countEnd)
             return .choreDone(.rescue, more: rescued.count == limit)
         case .heartbeat(let draining):
             let database = try connected()
@@ -237,7 +214,7 @@ public final class Worker: @unchecked Sendable {
                                                 status: draining ? .draining : .running)
             _ = try database.registry.expireStale()
             try? notifier.send(.status(
-                "\(engine.runningSequences) sequences running, \(claimed.count) jobs held, \(Int(engine.tokensPerSecond)) tokens/s"))
+                "\(engine.runningSequences) sequences running, \(machine.inFlight.count) jobs held, \(Int(engine.tokensPerSecond)) tokens/s"))
             return .choreDone(.heartbeat, more: false)
         case .batchSweep:
             // Any worker expires batches past their completion window and stops the
@@ -272,6 +249,17 @@ public final class Worker: @unchecked Sendable {
             return nil
         case .exit:
             return nil
+        }
+    }
+
+    /// Counts an attempt's end by the status it reached (`queued`: it will be retried).
+    private func countEnd(_ status: JobStatus) {
+        switch status {
+        case .succeeded: metrics.jobsFinished(.succeeded).increment()
+        case .failed: metrics.jobsFinished(.failed).increment()
+        case .cancelled: metrics.jobsFinished(.cancelled).increment()
+        case .queued: metrics.jobsFinished(.retried).increment()
+        default: break
         }
     }
 

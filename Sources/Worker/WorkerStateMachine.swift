@@ -23,7 +23,7 @@ struct WorkerStateMachine {
         case refused(JobAttempt, error: String)
         /// Jobs the generation thread finished (translated into their results).
         case finished([JobResult])
-        case written([JobResult], WriteReport)
+        case written(WriteReport)
         case released(WriteReport)
         case renewed(LeaseRenewal)
         /// A chore finished; `more` says it stopped at its budget with work left.
@@ -86,7 +86,8 @@ struct WorkerStateMachine {
     private var reconnectAt: ContinuousClock.Instant?
     private var reconnectDelay = Duration.milliseconds(100)
     private var connectAttempts = 0
-    private var everConnected = false
+    /// Whether a connection ever succeeded: the next one is a reconnection.
+    private(set) var everConnected = false
 
     /// Claimed and submitted to the engine, by id.
     private(set) var inFlight: [Int64: ClaimedJob] = [:]
@@ -98,11 +99,10 @@ struct WorkerStateMachine {
     private(set) var toRelease: [JobAttempt] = []
     /// Writes, releases and claims handed to the driver and not yet answered.
     private var outstanding = 0
-    private var claiming = false
     /// A claim is worth trying now: a notification, a freed slot, or a full last claim.
     private var claimWanted = true
-    /// The free slots the outstanding claim asked for.
-    private var freeSlotsAtClaim = 0
+    /// How many jobs the outstanding claim asked for; nil when none is outstanding.
+    private var claimAsked: Int?
     private var nextClaimPoll: ContinuousClock.Instant
     /// How many jobs tend to finish at once (the largest recent batch, decaying).
     private(set) var finishingBurst = 0
@@ -141,7 +141,7 @@ struct WorkerStateMachine {
         guard connected else { return reconnectAt ?? now }
         var deadline = due.filter { !choreRunning.contains($0.key) }.values.min() ?? now + .seconds(1)
         if case .draining(let drainEnd) = phase { deadline = min(deadline, drainEnd) }
-        if phase == .running, !claiming, freeSlots > 0 { deadline = min(deadline, claimWanted ? now : nextClaimPoll) }
+        if phase == .running, claimAsked == nil, freeSlots > 0 { deadline = min(deadline, claimWanted ? now : nextClaimPoll) }
         if !unwritten.isEmpty || !toRelease.isEmpty { deadline = now }
         if let start = dispatcherStartAt { deadline = min(deadline, start) }
         return deadline
@@ -174,10 +174,10 @@ struct WorkerStateMachine {
                 actions.append(.log(WorkerLog(.notice, "Database reconnected", ["results.pending": "\(unwritten.count)"])))
             }
         case .claimed(let jobs):
-            claiming = false
             outstanding -= 1
-            let asked = freeSlotsAtClaim
-            claimWanted = jobs.count >= asked && asked > 0
+            // A full claim says more may be waiting: claim again at once.
+            claimWanted = claimAsked.map { jobs.count >= $0 } ?? false
+            claimAsked = nil
             nextClaimPoll = now + configuration.pollInterval
             for job in jobs {
                 inFlight[job.id] = job
@@ -202,9 +202,8 @@ struct WorkerStateMachine {
                 }
             }
             claimWanted = true
-        case .written(let batch, let report):
+        case .written(let report):
             outstanding -= 1
-            _ = batch
             for job in report.refused {
                 actions.append(.log(WorkerLog(.warning, "Result refused: the lease was lost", [
                     "job.id": "\(job.id)", "job.attempt": "\(job.attempt)"])))
@@ -233,7 +232,7 @@ struct WorkerStateMachine {
             }
         case .stopRequested:
             stopRequests += 1
-            actions += beginDrain(now: now, reason: "Draining")
+            actions += beginDrain(now: now)
         case .dispatcherStopped(let error):
             dispatcherDeaths = dispatcherDeaths.filter { now - $0 < Self.dispatcherDeathWindow } + [now]
             if dispatcherDeaths.count >= Self.dispatcherDeathLimit {
@@ -241,7 +240,7 @@ struct WorkerStateMachine {
                     "error": "\(error)", "dispatcher.stops": "\(dispatcherDeaths.count)"])))
                 exitCode = 1
                 stopRequests = max(stopRequests, 1)
-                actions += beginDrain(now: now, reason: "Draining")
+                actions += beginDrain(now: now)
             } else if phase == .running {
                 let delay = Duration.seconds(1 << min(dispatcherDeaths.count - 1, 5))
                 dispatcherStartAt = now + delay
@@ -290,10 +289,9 @@ struct WorkerStateMachine {
             actions.append(.release(toRelease))
             toRelease = []
         }
-        if phase == .running, !claiming, freeSlots > 0, claimWanted || now >= nextClaimPoll {
-            claiming = true
+        if phase == .running, claimAsked == nil, freeSlots > 0, claimWanted || now >= nextClaimPoll {
             outstanding += 1
-            freeSlotsAtClaim = freeSlots
+            claimAsked = freeSlots
             actions.append(.claim(limit: freeSlots))
         }
         for chore in Chore.allCases {
@@ -336,7 +334,7 @@ struct WorkerStateMachine {
 
     private mutating func jitter() -> Double { 0.8 + 0.4 * Double(random.next() >> 11) / Double(1 << 53) }
 
-    private mutating func beginDrain(now: ContinuousClock.Instant, reason: String) -> [Action] {
+    private mutating func beginDrain(now: ContinuousClock.Instant) -> [Action] {
         guard phase == .running else { return [] }
         phase = .draining(deadline: now + configuration.drainTimeout)
         dispatcherStartAt = nil
@@ -387,7 +385,7 @@ struct WorkerStateMachine {
             }
         case .claim:
             outstanding -= 1
-            claiming = false
+            claimAsked = nil
             nextClaimPoll = now + configuration.pollInterval
             claimWanted = false
         case .renewLeases:
@@ -403,23 +401,23 @@ struct WorkerStateMachine {
             let delay = reconnectDelay * jitter()
             reconnectAt = now + delay
             reconnectDelay = min(reconnectDelay * 2, .seconds(5))
-            let seconds = Double(delay.components.attoseconds) * 1e-18 + Double(delay.components.seconds)
             actions.append(.status(everConnected
                 ? "database unavailable, reconnecting (attempt \(attempt)): \(error)"
                 : "waiting for the database (attempt \(attempt)): \(error)"))
             actions.append(.log(WorkerLog(attempt == 1 || attempt % 10 == 0 ? .warning : .debug,
                                           "Database connection failed", [
                 "error": "\(error)", "connect.attempt": "\(attempt)",
-                "retry.in_ms": "\(Int(seconds * 1000))"])))
+                "retry.in_ms": "\(Int(delay / .milliseconds(1)))"])))
             return actions
         default:
             break
         }
-        if connectionLost {
-            actions += disconnect(error: error, now: now)
-        } else if case .write = action {
-        } else {
+        if connectionLost { return actions + disconnect(error: error, now: now) }
+        switch action {
+        case .claim, .renewLeases, .rescue, .heartbeat, .batchSweep, .retention:
             actions.append(.log(WorkerLog(.error, "Database call failed", ["action": "\(action.name)", "error": "\(error)"])))
+        default:
+            break  // writes, releases and retries said what happened above
         }
         return actions
     }
@@ -428,7 +426,7 @@ struct WorkerStateMachine {
         guard connected else { return [] }
         connected = false
         choreRunning = []
-        claiming = false
+        claimAsked = nil
         reconnectAt = now + reconnectDelay * jitter()
         connectAttempts = 0
         return [.log(WorkerLog(.warning, "Database connection lost", [

@@ -97,7 +97,7 @@ import Testing
         // Job 2 finishes: its result is written, and its slot is offered to the queue (with
         // one more, as jobs were seen finishing one at a time: see `finishingBurst`).
         #expect(t.send(.finished([Self.result(2)])) == [.write([Self.result(2)]), .claim(limit: 3)])
-        #expect(t.send(.written([Self.result(2)], WriteReport(written: [2: .succeeded]))) == [])
+        #expect(t.send(.written(WriteReport(written: [2: .succeeded]))) == [])
         #expect(t.machine.inFlight.keys.sorted() == [1, 3])
     }
 
@@ -111,11 +111,11 @@ import Testing
         // The whole batch is refused: two halves.
         actions = t.send(.failed(.write(results), error: refusal, connectionLost: false))
         #expect(actions == [.write(Array(results[0..<2])), .write(Array(results[2..<4]))])
-        #expect(t.send(.written(Array(results[0..<2]), WriteReport(written: [1: .succeeded, 2: .succeeded]))) == [])
+        #expect(t.send(.written(WriteReport(written: [1: .succeeded, 2: .succeeded]))) == [])
         // The second half is refused too: job 3 alone, then job 4 alone.
         actions = t.send(.failed(.write(Array(results[2..<4])), error: refusal, connectionLost: false))
         #expect(actions == [.write([results[2]]), .write([results[3]])])
-        #expect(t.send(.written([results[2]], WriteReport(written: [3: .succeeded]))) == [])
+        #expect(t.send(.written(WriteReport(written: [3: .succeeded]))) == [])
         // Job 4 alone is refused: it fails with the reason, keeping its counts, and no text.
         actions = t.send(.failed(.write([results[3]]), error: refusal, connectionLost: false))
         let failure = JobResult(id: 4, attempt: 1, outcome: .failed(error: "the result could not be stored: \(refusal)"),
@@ -188,7 +188,7 @@ import Testing
         // No claims while draining, even with free slots and queued work.
         #expect(t.send(.notified([.queued(model: nil)])).isEmpty)
         #expect(t.send(.finished([Self.result(1)])) == [.write([Self.result(1)])])
-        #expect(t.send(.written([Self.result(1)], WriteReport(written: [1: .succeeded]))) == [])
+        #expect(t.send(.written(WriteReport(written: [1: .succeeded]))) == [])
         // The deadline: the others are stopped, and handed back when their sequences end.
         #expect(t.advance(to: .seconds(61)).prefix(2) == [.cancel(2), .cancel(3)])
         let stopped = [2, 3].map { JobResult(id: $0, attempt: 1, outcome: .cancelled, text: "", finishReason: "cancelled") }
