@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
         .testTarget(
             name: "JobStoreTests",
-            dependencies: ["JobStore", "Engine", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["JobStore", "Engine", "Batches", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Engine", "JobStore", "TestSupport"]),
         .testTarget(name: "BatchesTests", dependencies: ["Batches", "Engine", "JobStore", "TestSupport"]),
         .testTarget(

@@ -103,21 +103,23 @@ public struct BatchRequestBody: Sendable, Equatable {
             throw Problem(message: "body.prompt is missing: a completion needs a prompt", param: "body.prompt")
         default: break
         }
+        // The job contract the INSERT checks, on the job this line becomes: a line accepted
+        // here never makes the batch's INSERT fail.
         let parsed: SamplingParams
         do {
-            parsed = try SamplingParams.parse(object: params, fieldPrefix: "body.")
+            parsed = try JobContract.params(.object(params), fieldPrefix: "body.")
         } catch {
             throw Problem(message: error.message, param: error.field)
         }
-        let job = JobContract.Job(prompt: prompt, messagesJSON: messages.map(\.jsonText),
-                                  paramsJSON: JSONValue.object(params).jsonText)
-        // The job contract the INSERT checks: a line accepted here never fails the batch's INSERT.
-        if let problem = JobContract.problem(job) {
-            let field = problem.hasPrefix("params") ? "body" + problem.dropFirst(6).prefix { $0 != " " && $0 != ":" } : "body"
-            throw Problem(message: problem.hasPrefix("params") ? "body" + problem.dropFirst(6) : problem, param: String(field))
+        do {
+            if let prompt { _ = try JobContract.prompt(prompt, field: "body.prompt") }
+            if let messages { _ = try JobContract.messages(messages, field: "body.messages") }
+        } catch {
+            throw Problem(message: error.description, param: JobContract.field(of: error.description))
         }
         return BatchRequestBody(
-            prompt: job.prompt, messagesJSON: job.messagesJSON, paramsJSON: job.paramsJSON, model: model, params: parsed)
+            prompt: prompt, messagesJSON: messages.map(\.jsonText), paramsJSON: JSONValue.object(params).jsonText,
+            model: model, params: parsed)
     }
 
     /// `messages` with every content made a string (text parts joined by newlines, as

@@ -73,54 +73,79 @@ public enum JobContract {
     public static func problem(_ job: Job) -> String? {
         do {
             _ = try prompt(prompt: job.prompt, messagesJSON: job.messagesJSON)
-            _ = try params(job.paramsJSON)
         } catch {
             return error.description
+        }
+        do {
+            _ = try params(json: job.paramsJSON)
+        } catch {
+            return error.message
         }
         return columnsProblem(job)
     }
 
-    /// The prompt of a job with exactly one of `prompt` and `messages`, checked.
+    /// The field a problem names: `params.top_p` of "params.top_p must be …",
+    /// `params.foo` of "unknown field params.foo", `params` of "params: n × …".
+    public static func field(of problem: String) -> String {
+        let text = problem.hasPrefix("unknown field ") ? String(problem.dropFirst(14)) : problem
+        return String(text.prefix { $0 != " " && $0 != ":" })
+    }
+
+    /// The prompt of a job with exactly one of `prompt` and `messages` (JSON text), checked.
     public static func prompt(prompt: String?, messagesJSON: String?) throws(GenerationError) -> PromptInput {
         switch (prompt, messagesJSON) {
         case (let text?, nil):
-            if text.utf8.contains(0) { throw GenerationError("prompt contains a NUL character, which PostgreSQL cannot store") }
-            guard text.utf8.count <= maxPromptBytes else {
-                throw GenerationError("prompt is \(text.utf8.count) bytes; at most \(maxPromptBytes) are allowed")
-            }
-            return .text(text)
+            return try self.prompt(text)
         case (nil, let json?):
             let value: JSONValue
             do {
-                value = try JSONValue.parse(json)
+                value = try JSONValue.parse(utf8: json.utf8)
             } catch {
                 throw GenerationError("messages is not valid JSON: \(error)")
             }
-            if let path = value.pathOfNUL(at: "messages") { throw nulError(path) }
-            return try PromptInput.messages(from: value)
+            return try messages(value)
         default:
             throw GenerationError("a job needs exactly one of prompt or messages")
         }
     }
 
-    /// A job's params, checked, with the bound on the result's size.
-    public static func params(_ json: String, fieldPrefix: String = "params.") throws(GenerationError) -> SamplingParams {
+    /// A completion prompt, checked.
+    public static func prompt(_ text: String, field: String = "prompt") throws(GenerationError) -> PromptInput {
+        if text.utf8.contains(0) { throw nulError(field) }
+        guard text.utf8.count <= maxPromptBytes else {
+            throw GenerationError("\(field) is \(text.utf8.count) bytes; at most \(maxPromptBytes) are allowed")
+        }
+        return .text(text)
+    }
+
+    /// Chat messages, checked.
+    public static func messages(_ value: JSONValue, field: String = "messages") throws(GenerationError) -> PromptInput {
+        if let path = value.pathOfNUL(at: field) { throw nulError(path) }
+        return try PromptInput.messages(from: value, field: field)
+    }
+
+    /// A job's params as JSON text, checked (see `params(_:fieldPrefix:)`).
+    public static func params(json: String, fieldPrefix: String = "params.") throws(SamplingParamsError) -> SamplingParams {
         let value: JSONValue
         do {
             value = try JSONValue.parse(utf8: json.utf8)
         } catch {
-            throw GenerationError("\(fieldPrefix.dropLast()) is not valid JSON: \(error)")
+            let whole = String(fieldPrefix.dropLast())
+            throw SamplingParamsError(field: whole, message: "\(whole) is not valid JSON: \(error)")
         }
-        if let path = value.pathOfNUL(at: String(fieldPrefix.dropLast())) { throw nulError(path) }
-        let params: SamplingParams
-        do {
-            params = try SamplingParams.parse(value, fieldPrefix: fieldPrefix)
-        } catch {
-            throw GenerationError(error.message)
+        return try params(value, fieldPrefix: fieldPrefix)
+    }
+
+    /// A job's params, checked, with the bound on the result's size.
+    public static func params(_ value: JSONValue, fieldPrefix: String = "params.") throws(SamplingParamsError) -> SamplingParams {
+        let whole = String(fieldPrefix.dropLast())
+        if let path = value.pathOfNUL(at: whole) {
+            throw SamplingParamsError(field: path, message: nulError(path).description)
         }
+        let params = try SamplingParams.parse(value, fieldPrefix: fieldPrefix)
         let entries = params.n * params.maxTokens * (1 + (params.logprobs ?? 0))
         guard entries <= maxTokenEntries else {
-            throw GenerationError("\(fieldPrefix.dropLast()): n × max_tokens × (1 + logprobs) must be at most "
+            throw SamplingParamsError(field: whole, message: "\(whole): n × max_tokens × (1 + logprobs) must be at most "
                 + "\(maxTokenEntries) (tokens and logprobs a result may hold)")
         }
         return params
@@ -142,7 +167,7 @@ public enum JobContract {
             }
             if let path = value.pathOfNUL(at: "metadata") { return nulError(path).description }
             // Sized as PostgreSQL prints jsonb: `", "` and `": "` between entries.
-            let size = JSONValue.postgresTextSize(metadata)
+            let size = value.postgresText.utf8.count
             guard size <= maxMetadataBytes else {
                 return "metadata is \(size) bytes as JSON; at most \(maxMetadataBytes) are allowed"
             }
@@ -178,15 +203,11 @@ extension JSONValue {
         }
     }
 
-    /// The length of `json` as PostgreSQL prints it back from jsonb (`{"a": 1, "b": [1, 2]}`),
-    /// for limits the database measures with `octet_length(metadata::text)`; exact but for
-    /// numbers with a fraction, which jsonb prints as written.
-    static func postgresTextSize(_ json: String) -> Int {
-        guard let value = try? JSONValue.parse(utf8: json.utf8) else { return json.utf8.count }
-        return value.postgresText.utf8.count
-    }
-
-    private var postgresText: String {
+    /// The value as PostgreSQL prints jsonb (`{"a": 1, "b": [1, 2]}`), for limits the
+    /// database measures with `octet_length(metadata::text)`; the length is exact but for
+    /// numbers with a fraction, which jsonb prints as written. Keys come in no set order: only
+    /// the length is meant to match.
+    var postgresText: String {
         switch self {
         case .object(let object):
             return "{" + object.map { JSONValue.string($0.key).jsonText + ": " + $0.value.postgresText }.joined(separator: ", ") + "}"

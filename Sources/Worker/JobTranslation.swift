@@ -12,7 +12,11 @@ enum JobTranslation {
         case .prompt(let text): prompt = try JobContract.prompt(prompt: text, messagesJSON: nil)
         case .messages(let json): prompt = try JobContract.prompt(prompt: nil, messagesJSON: json)
         }
-        return GenerationRequest(id: String(job.id), prompt: prompt, params: try JobContract.params(job.paramsJSON))
+        do {
+            return GenerationRequest(id: String(job.id), prompt: prompt, params: try JobContract.params(json: job.paramsJSON))
+        } catch {
+            throw GenerationError(error.message)
+        }
     }
 
     static func result(_ result: GenerationResult, for job: ClaimedJob, tokenizer: Tokenizer) -> JobResult {

@@ -1,3 +1,4 @@
+import Batches
 import Engine
 import Foundation
 import JobStore
@@ -129,13 +130,6 @@ import TestSupport
         return cases
     }
 
-    /// The field a problem names: `params.top_p` of "params.top_p must be …", `params.foo` of
-    /// "unknown field params.foo", `params` of "params: n × …".
-    static func field(of problem: String) -> String {
-        let text = problem.hasPrefix("unknown field ") ? String(problem.dropFirst(14)) : problem
-        return String(text.prefix { $0 != " " && $0 != ":" })
-    }
-
     @Test func databaseAndScribeAgreeOnEveryCase() throws {
         let corpus = Self.corpus
         #expect(corpus.count >= 300)
@@ -162,7 +156,7 @@ import TestSupport
                 case (nil, nil): continue
                 // Text Scribe cannot read as JSON (a number beyond a Double, 1e400) names no
                 // field; it is refused all the same.
-                case (let s?, let q?) where refusedByCast || s.contains("is not valid JSON") || Self.field(of: s) == Self.field(of: q):
+                case (let s?, let q?) where refusedByCast || s.contains("is not valid JSON") || JobContract.field(of: s) == JobContract.field(of: q):
                     continue
                 default: disagreements.append("\(label): Scribe \(swift ?? "accepts"); the database \(sql ?? "accepts")")
                 }
@@ -170,6 +164,41 @@ import TestSupport
             #expect(disagreements.isEmpty, "\(disagreements.count) of \(corpus.count) disagree:\n\(disagreements.joined(separator: "\n"))")
             // A corpus of edges: both kinds, in number.
             #expect(refused > 100 && corpus.count - refused > 100, "\(refused) of \(corpus.count) refused")
+        }
+    }
+
+    /// The same corpus as OpenAI batch lines: a line `scribe batch submit` accepts becomes a
+    /// job the INSERT accepts, so no line can make a whole batch's INSERT fail.
+    @Test func everyBatchLineAcceptedIsAJobTheDatabaseAccepts() throws {
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            var accepted = 0, refused = 0
+            var escapes: [String] = []
+            for (label, job) in Self.corpus where job.maxAttempts == 3 && job.priority == 0 && job.model == nil
+                && job.metadataJSON == nil && job.callbackURL == nil {
+                guard case .object(var body)? = try? JSONValue.parse(utf8: job.paramsJSON.utf8) else { continue }
+                let endpoint: BatchEndpoint
+                if let prompt = job.prompt, job.messagesJSON == nil {
+                    body["prompt"] = .string(prompt)
+                    endpoint = .completions
+                } else if let json = job.messagesJSON, job.prompt == nil, let messages = try? JSONValue.parse(utf8: json.utf8) {
+                    body["messages"] = messages
+                    endpoint = .chatCompletions
+                } else {
+                    continue
+                }
+                body["model"] = .string("smol")
+                guard let line = try? BatchRequestBody.parse(body, endpoint: endpoint) else {
+                    refused += 1
+                    continue
+                }
+                accepted += 1
+                let problem = try connection.query(
+                    "SELECT scribe.job_problem($1::text, $2::jsonb, $3::jsonb)", [line.prompt, line.messagesJSON, line.paramsJSON]).scalar
+                if let problem { escapes.append("\(label): the batch accepts it, the database says \(problem)") }
+            }
+            #expect(escapes.isEmpty, "\(escapes.joined(separator: "\n"))")
+            #expect(accepted > 100 && refused > 100, "\(accepted) accepted, \(refused) refused")
         }
     }
 
