@@ -73,6 +73,13 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
+
+    /// Whole milliseconds for `poll`, rounded up so a short positive timeout never becomes
+    /// a busy `poll(…, 0)`; zero or less for a negative one.
+    public var pollMilliseconds: Int32 {
+        let (seconds, attoseconds) = components
+        return Int32(clamping: max(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000, 0))
+    }
 }
 
 /// PostgreSQL text cannot hold NUL; a generated NUL would fail the whole batch's write.

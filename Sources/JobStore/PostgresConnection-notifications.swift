@@ -38,7 +38,7 @@ extension PostgresConnection {
                 throw PostgresError(kind: .connection, message: "connection has no socket (closed)")
             }
             var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Self.milliseconds(remaining))
+            let ready = poll(&descriptor, 1, max(remaining.pollMilliseconds, 1))
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw PostgresError(kind: .connection, message: "poll failed: \(String(cString: strerror(errno)))")
@@ -72,12 +72,5 @@ extension PostgresConnection {
     /// `"name"` with embedded quotes doubled: for identifiers that cannot be parameters.
     static func quotedIdentifier(_ name: String) -> String {
         "\"" + String(name.flatMap { $0 == "\"" ? ["\"", "\""] : [$0] }) + "\""
-    }
-
-    /// Rounded up so a short positive timeout never becomes a busy `poll(…, 0)`.
-    private static func milliseconds(_ duration: Duration) -> Int32 {
-        let (seconds, attoseconds) = duration.components
-        let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: max(millis, 1))
     }
 }

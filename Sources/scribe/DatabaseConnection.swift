@@ -32,7 +32,7 @@ extension DatabaseConnection {
             } catch let error as PostgresError where error.kind == .connection && ContinuousClock.now + delay < deadline {
                 logger.warning("Database unavailable: retrying", metadata: [
                     "error": "\(error)", "connect.attempt": "\(attempt)", "retry.in_ms": "\(delay / .milliseconds(1))"])
-                Thread.sleep(forTimeInterval: Double(delay / .milliseconds(1)) / 1000)
+                Thread.sleep(forTimeInterval: delay / .seconds(1))
                 delay = min(delay * 2, .seconds(10))
                 attempt += 1
             } catch let error as PostgresError where error.kind == .connection {

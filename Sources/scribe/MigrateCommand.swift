@@ -32,7 +32,7 @@ struct MigrateCommand: ParsableCommand {
         }
         // Migrations are transactional and idempotent: one cut off by a lost connection is
         // simply run again.
-        try DatabaseConnection.retrying(wait: .milliseconds(Int64(max(0, wait) * 1000)), logger: logger) { connection in
+        try DatabaseConnection.retrying(wait: .seconds(max(0, wait)), logger: logger) { connection in
             let migrator = Migrator(connection: connection, logger: logger)
             do {
                 let applied = try migrator.migrate()

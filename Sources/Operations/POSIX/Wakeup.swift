@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import JobStore
 
 /// Wakes a thread blocked in `poll` from any other thread: a non-blocking pipe whose read
 /// end is polled beside other descriptors (a database socket). Signals coalesce: many
@@ -42,16 +43,9 @@ public final class Wakeup: @unchecked Sendable {
     }
 
     /// Blocks until `signal()`, a readable `others` descriptor, or `timeout`, whichever
-    /// comes first; returns the `others` that are readable (or closed). A negative
-    /// descriptor in `others` is ignored.
-    public func wait(for others: [Int32], timeout: Duration) -> [Int32] {
+    /// comes first. A negative descriptor in `others` is ignored.
+    public func wait(for others: [Int32], timeout: Duration) {
         var descriptors = ([descriptor] + others.filter { $0 >= 0 }).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let (seconds, attoseconds) = max(timeout, .zero).components
-        // Rounded up, so a short positive timeout never becomes a busy poll(…, 0).
-        let milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-        let ready = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
-        guard ready > 0 else { return [] }
-        if descriptors[0].revents != 0 { drain() }
-        return descriptors.dropFirst().filter { $0.revents != 0 }.map(\.fd)
+        if poll(&descriptors, nfds_t(descriptors.count), timeout.pollMilliseconds) > 0, descriptors[0].revents != 0 { drain() }
     }
 }
