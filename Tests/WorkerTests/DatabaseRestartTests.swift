@@ -25,6 +25,14 @@ import TestSupport
             try worker.metric("scribe_tokens_generated_total", port: port) >= tokensBefore + 16
         }
         #expect(generated, "\(worker.log)")
+        // Nothing can be claimed meanwhile, so generation stops once every job held has
+        // finished: then all their results wait in memory for the server.
+        let idle = try eventually(timeout: 60) {
+            let before = try worker.metric("scribe_tokens_generated_total", port: port)
+            Thread.sleep(forTimeInterval: 0.5)
+            return try worker.metric("scribe_tokens_generated_total", port: port) == before
+        }
+        #expect(idle, "\(worker.log)")
         try server.start()
         connection = try PostgresConnection(connectionString: server.url)
 
