@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "BatchesTests", dependencies: ["Batches", "Engine", "JobStore", "TestSupport"]),
         .testTarget(
             name: "WebhooksTests",
-            dependencies: ["Webhooks", "JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Webhooks", "JobStore", "Inference", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OperationsTests",
             dependencies: ["Operations", "JobStore", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -92,7 +92,8 @@ public struct DeliveryAttemptRecord: Sendable, Equatable {
             }
         }
 
-        var retryDelay: Duration? {
+        /// When the delivery is due again; nil when the attempt ended it.
+        public var retryDelay: Duration? {
             switch self {
             case .retry(let after), .interrupted(let after): after
             case .delivered, .dead, .refused: nil

@@ -2,14 +2,11 @@ import Foundation
 import JobStore
 import Logging
 
-/// The dispatcher's thread: claims due deliveries, resolves and checks their hosts, drives
-/// their transfers through one libcurl multi handle, writes attempts back in batches.
-/// Everything here is confined to that one thread, except name resolution (on Dispatch's
-/// global queue, results posted to `mailbox`).
-///
-/// One iteration: (re)connect → claim while there is room → start checked transfers →
-/// `curl_multi_perform` → collect finished ones → write them back → sleep in
-/// `curl_multi_poll` on the transfers' sockets plus the LISTEN connection's socket.
+/// The dispatcher's driver: performs `DispatcherStateMachine`'s actions and feeds their
+/// outcomes back, on one thread. Transfers run on one libcurl multi handle; host names are
+/// resolved on Dispatch's global queue (results posted to `mailbox`). It sleeps in
+/// `curl_multi_poll` on the transfers' sockets, the LISTEN connection's socket and
+/// `multi.wakeup()` (a resolution or a stop request) until the machine's next deadline.
 final class DispatchLoop {
     private let configuration: WebhookDispatcherConfiguration
     private let connect: @Sendable () throws -> PostgresConnection
@@ -19,21 +16,12 @@ final class DispatchLoop {
     private let isStopping: () -> Bool
     private let logger: Logger
     private let clock = ContinuousClock()
+    private var machine: DispatcherStateMachine
 
     private var queue: DeliveryQueue?
     private var listener: PostgresConnection?
-    private var inFlight: [UnsafeMutableRawPointer: DeliveryTransfer] = [:]
-    private var resolving = 0
-    private var unwritten: [DeliveryAttemptRecord] = []
-    /// A claim filled every free slot: more may be due, claim again as soon as there is room.
-    private var claimSoon = true
-    private var nextClaim: ContinuousClock.Instant
-    private var nextRescue: ContinuousClock.Instant
-    private var nextConnect: ContinuousClock.Instant
-    private var reconnectDelay: Duration = .milliseconds(100)
-    /// A connection failed since the last successful connect (the next one is a reconnect).
-    private var lostConnection = false
-    private var drainDeadline: ContinuousClock.Instant?
+    private var transfers: [UnsafeMutableRawPointer: DeliveryTransfer] = [:]
+    private var stopSeen = false
 
     init(configuration: WebhookDispatcherConfiguration, connect: @escaping @Sendable () throws -> PostgresConnection,
          events: DispatcherEvents, multi: CurlMulti, mailbox: ResolutionMailbox, isStopping: @escaping () -> Bool,
@@ -45,295 +33,206 @@ final class DispatchLoop {
         self.mailbox = mailbox
         self.isStopping = isStopping
         self.logger = logger
-        nextClaim = clock.now
-        nextRescue = clock.now
-        nextConnect = clock.now
+        machine = DispatcherStateMachine(configuration: configuration, now: clock.now)
     }
-
-    private var capacity: Int { configuration.maxInFlight - inFlight.count - resolving }
 
     func run() throws {
-        logger.info("Webhook dispatcher started", metadata: ["webhooks.max_in_flight": "\(configuration.maxInFlight)"])
+        var pending: [DispatcherStateMachine.Event] = [.started]
         while true {
-            let now = clock.now
-            let stopping = isStopping()
-            if stopping && drainDeadline == nil {
-                drainDeadline = now + configuration.drainTimeout
-                logger.info("Webhook dispatcher draining", metadata: ["webhooks.in_flight": "\(inFlight.count + resolving)"])
+            while !pending.isEmpty {
+                let event = pending.removeFirst()
+                if case .ended(let record) = event { events.attemptFinished(record.outcome) }
+                for action in machine.handle(event, now: clock.now) {
+                    if action == .exit { return }
+                    pending += try perform(action)
+                }
             }
-            connectIfNeeded(now)
-            if !stopping && capacity > 0 && (claimSoon || now >= nextClaim) { claim(now) }
-            if now >= nextRescue { rescue(now) }
-            startResolved(stopping: stopping)
             try multi.perform()
-            collectFinished()
-            let pastDeadline = drainDeadline.map { now >= $0 } ?? false
-            if pastDeadline { abortInFlight() }
-            flush()
-            if stopping && inFlight.isEmpty && (resolving == 0 || pastDeadline) { break }
-            let readable = try multi.poll(extra: listener?.socketDescriptor, timeoutMilliseconds: sleepMilliseconds())
-            if readable { drainNotifications() }
+            pending += collectFinished() + mailbox.take()
+            if !stopSeen, isStopping() {
+                stopSeen = true
+                pending.append(.stopRequested)
+            }
+            guard pending.isEmpty else { continue }
+            let wait = max(.zero, machine.nextDeadline(now: clock.now) - clock.now)
+            if try multi.poll(extra: listener?.socketDescriptor, timeoutMilliseconds: wait.pollMilliseconds) {
+                pending += notifications()
+            }
+            pending += collectFinished() + mailbox.take()
+            pending.append(.tick)
         }
-        flush()
-        if !unwritten.isEmpty {
-            logger.error("Attempts not written back at shutdown", metadata: ["webhooks.unwritten": "\(unwritten.count)"])
-        }
-        logger.info("Webhook dispatcher stopped")
     }
 
-    // MARK: Database
+    // MARK: - Actions
 
-    private func connectIfNeeded(_ now: ContinuousClock.Instant) {
-        guard queue == nil || listener == nil, now >= nextConnect else { return }
+    /// Performs one action; the events it produced at once (a database answer, an attempt
+    /// decided without sending).
+    private func perform(_ action: DispatcherStateMachine.Action) throws -> [DispatcherStateMachine.Event] {
         do {
-            if queue == nil {
-                queue = DeliveryQueue(connection: try connect(), workerID: configuration.workerID, logger: logger)
-                claimSoon = true  // deliveries may have become due while we were away
-            }
-            if listener == nil {
+            switch action {
+            case .connect:
+                queue = nil
+                listener = nil
+                let claims = DeliveryQueue(connection: try connect(), workerID: configuration.workerID, logger: logger)
                 let connection = try connect()
                 try connection.listen(DeliveryQueue.dueChannel)
+                queue = claims
                 listener = connection
+                return [.connected]
+            case .claim(let limit):
+                return [.claimed(try connected().claim(limit: limit, lease: configuration.lease))]
+            case .prepare(let delivery):
+                return prepare(delivery).map { [$0] } ?? []
+            case .send(let prepared):
+                return send(prepared).map { [$0] } ?? []
+            case .interrupt(let delivery):
+                return [.ended(DeliveryAttemptRecord(
+                    delivery: delivery.fence, outcome: .interrupted(after: .zero), startedAt: Date(),
+                    error: "interrupted: the dispatcher shut down before sending"))]
+            case .abortTransfers:
+                return abortTransfers()
+            case .record(let records):
+                try connected().record(records)
+                return [.recorded(records)]
+            case .rescue:
+                let retry = configuration.retry
+                try connected().rescueExpiredLeases(maxAttempts: retry.maxAttempts, retryDelay: retry.delays[0])
+                return [.rescued]
+            case .reconnected:
+                events.reconnected()
+                return []
+            case .log(let level, let message, let metadata):
+                logger.log(level: level, "\(message)", metadata: metadata.mapValues { .string($0) })
+                return []
+            case .exit:
+                return []
             }
-            reconnectDelay = .milliseconds(100)
-            if lostConnection { events.reconnected() }
-            lostConnection = false
-        } catch {
-            noteDatabaseError()
-            logger.warning("Database unreachable", metadata: [
-                "error.message": "\(error)", "retry.seconds": "\(reconnectDelay.seconds)",
-            ])
-            nextConnect = now + reconnectDelay
-            reconnectDelay = min(reconnectDelay * 2, configuration.maxReconnectDelay)
+        } catch let error as PostgresError {
+            events.databaseError()
+            let lost = error.kind == .connection || queue == nil
+            if lost {
+                queue = nil
+                listener = nil
+            }
+            return [.failed(action, error: error.description, connectionLost: lost)]
         }
     }
 
-    /// Runs `body` on the queue connection; a failure drops both connections (reconnected
-    /// with backoff) and gives nil.
-    private func withQueue<T>(_ body: (DeliveryQueue) throws -> T) -> T? {
-        guard let queue else { return nil }
+    private func connected() throws -> DeliveryQueue {
+        guard let queue else { throw PostgresError(kind: .connection, message: "not connected") }
+        return queue
+    }
+
+    /// The LISTEN connection's news: a delivery came due, or the connection is gone.
+    private func notifications() -> [DispatcherStateMachine.Event] {
+        guard let listener else { return [] }
         do {
-            return try body(queue)
+            return try listener.waitForNotifications(timeout: .zero).isEmpty ? [] : [.notified]
         } catch {
-            logger.warning("Database statement failed", metadata: ["error.message": "\(error)"])
-            noteDatabaseError()
-            self.queue = nil
-            listener = nil
-            nextConnect = clock.now + reconnectDelay
-            return nil
+            events.databaseError()
+            queue = nil
+            self.listener = nil
+            return [.connectionLost(error: "\(error)")]
         }
     }
 
-    private func noteDatabaseError() {
-        lostConnection = true
-        events.databaseError()
-    }
+    // MARK: - Transfers
 
-    private func claim(_ now: ContinuousClock.Instant) {
-        let limit = capacity
-        guard let claimed = withQueue({ try $0.claim(limit: limit, lease: configuration.lease) }) else { return }
-        claimSoon = claimed.count == limit
-        nextClaim = now + configuration.pollInterval
-        for delivery in claimed { prepare(delivery) }
-    }
-
-    private func rescue(_ now: ContinuousClock.Instant) {
-        nextRescue = now + configuration.rescueInterval
-        let retry = configuration.retry
-        _ = withQueue { try $0.rescueExpiredLeases(maxAttempts: retry.maxAttempts, retryDelay: retry.delays[0]) }
-    }
-
-    private func drainNotifications() {
-        do {
-            if let listener, !(try listener.waitForNotifications(timeout: .zero)).isEmpty { claimSoon = true }
-        } catch {
-            logger.warning("Notification connection lost", metadata: ["error.message": "\(error)"])
-            noteDatabaseError()
-            listener = nil
-            nextConnect = clock.now + reconnectDelay
-        }
-    }
-
-    /// Writes every finished attempt in one statement; kept for the next try on failure.
-    private func flush() {
-        guard !unwritten.isEmpty else { return }
-        let batch = unwritten
-        guard withQueue({ try $0.record(batch) }) != nil else { return }
-        unwritten.removeAll()
-        // Our own retries come due before the next poll: claim then.
-        for record in batch {
-            if let delay = record.outcome.retryDelayForClaim { nextClaim = min(nextClaim, clock.now + delay) }
-        }
-    }
-
-    // MARK: Transfers
-
-    /// Checks the delivery's URL; an address literal is decided here, a host name is
-    /// resolved off this thread and decided in `startResolved`.
-    private func prepare(_ delivery: ClaimedDelivery) {
+    /// Checks the delivery's URL: an address literal is decided here, a host name is
+    /// resolved off this thread and decided when its answer is taken from the mailbox.
+    private func prepare(_ delivery: ClaimedDelivery) -> DispatcherStateMachine.Event? {
         guard let url = WebhookURL(delivery.url) else {
-            return refuse(delivery, reason: "callback URL \(delivery.url) cannot be parsed")
+            return Self.refused(delivery, reason: "callback URL \(delivery.url) cannot be parsed")
         }
         if case .refuse(let reason) = configuration.destinations.precheck(scheme: url.scheme, host: url.host) {
-            return refuse(delivery, reason: reason)
+            return Self.refused(delivery, reason: reason)
         }
         if let literal = IPAddress(url.host) {
-            return start(delivery, url: url, decision: configuration.destinations.check(
-                scheme: url.scheme, host: url.host, addresses: [literal]))
+            return Self.checked(delivery, url: url, addresses: [literal], guard: configuration.destinations)
         }
-        resolving += 1
-        let mailbox = mailbox
+        let (mailbox, destinations, retry) = (mailbox, configuration.destinations, configuration.retry)
         DispatchQueue.global().async {
-            let result = Result { try HostResolver.resolve(url.host) }.mapError { ResolutionFailure(description: "\($0)") }
-            mailbox.post(ResolutionMailbox.Resolved(delivery: delivery, url: url, addresses: result))
-        }
-    }
-
-    private func startResolved(stopping: Bool) {
-        for resolved in mailbox.take() {
-            resolving -= 1
-            if stopping {
-                record(DeliveryAttemptRecord(
-                    delivery: resolved.delivery.fence, outcome: .interrupted(after: .zero), startedAt: Date(),
-                    error: "interrupted: the dispatcher shut down before sending"))
-                continue
-            }
-            switch resolved.addresses {
-            case .success(let addresses):
-                start(resolved.delivery, url: resolved.url, decision: configuration.destinations.check(
-                    scheme: resolved.url.scheme, host: resolved.url.host, addresses: addresses))
-            case .failure(let message):
-                let (outcome, reason) = configuration.retry.outcome(
-                    of: .transportFailure(retryable: true), attempt: resolved.delivery.attemptInRound,
-                    age: resolved.delivery.age, random: Double.random(in: 0..<1))
-                finish(DeliveryAttemptRecord(
-                    delivery: resolved.delivery.fence, outcome: outcome, startedAt: Date(),
-                    error: [message.description, reason].compactMap { $0 }.joined(separator: "; ")))
-            }
-        }
-    }
-
-    private func start(_ delivery: ClaimedDelivery, url: WebhookURL, decision: DestinationGuard.Decision) {
-        switch decision {
-        case .refuse(let reason):
-            refuse(delivery, reason: reason)
-        case .allow(let addresses):
+            let event: DispatcherStateMachine.Event
             do {
-                let transfer = try DeliveryTransfer(
-                    delivery: delivery, url: url, addresses: addresses, configuration: configuration)
-                try multi.add(transfer.easy)
-                inFlight[transfer.easy.handle] = transfer
+                event = Self.checked(delivery, url: url, addresses: try HostResolver.resolve(url.host), guard: destinations)
             } catch {
-                // An option libcurl rejects: a bug or a library too old, not the receiver's fault.
-                finish(DeliveryAttemptRecord(
-                    delivery: delivery.fence, outcome: .interrupted(after: configuration.retry.delays[0]),
-                    startedAt: Date(), error: "could not start the transfer: \(error)"))
+                let (outcome, reason) = retry.outcome(
+                    of: .transportFailure(retryable: true), attempt: delivery.attemptInRound, age: delivery.age,
+                    random: Double.random(in: 0..<1))
+                event = .ended(DeliveryAttemptRecord(
+                    delivery: delivery.fence, outcome: outcome, startedAt: Date(),
+                    error: ["\(error)", reason].compactMap { $0 }.joined(separator: "; ")))
             }
+            mailbox.post(event)
+        }
+        return nil
+    }
+
+    private static func checked(_ delivery: ClaimedDelivery, url: WebhookURL, addresses: [IPAddress],
+                                guard destinations: DestinationGuard) -> DispatcherStateMachine.Event {
+        switch destinations.check(scheme: url.scheme, host: url.host, addresses: addresses) {
+        case .refuse(let reason): refused(delivery, reason: reason)
+        case .allow(let allowed): .prepared(.init(delivery: delivery, url: url, addresses: allowed))
         }
     }
 
-    private func refuse(_ delivery: ClaimedDelivery, reason: String) {
-        finish(DeliveryAttemptRecord(
-            delivery: delivery.fence, outcome: .refused, startedAt: Date(), error: "refused: \(reason)"))
+    private static func refused(_ delivery: ClaimedDelivery, reason: String) -> DispatcherStateMachine.Event {
+        .ended(DeliveryAttemptRecord(delivery: delivery.fence, outcome: .refused, startedAt: Date(), error: "refused: \(reason)"))
     }
 
-    private func collectFinished() {
-        for (handle, code) in multi.finished() {
-            guard let transfer = inFlight.removeValue(forKey: handle) else { continue }
-            multi.remove(transfer.easy)
-            finish(transfer.record(code: code, policy: configuration.retry))
+    private func send(_ prepared: DispatcherStateMachine.Prepared) -> DispatcherStateMachine.Event? {
+        do {
+            let transfer = try DeliveryTransfer(
+                delivery: prepared.delivery, url: prepared.url, addresses: prepared.addresses, configuration: configuration)
+            try multi.add(transfer.easy)
+            transfers[transfer.easy.handle] = transfer
+            return nil
+        } catch {
+            // An option libcurl rejects: a bug or a library too old, not the receiver's fault.
+            return .ended(DeliveryAttemptRecord(
+                delivery: prepared.delivery.fence, outcome: .interrupted(after: configuration.retry.delays[0]),
+                startedAt: Date(), error: "could not start the transfer: \(error)"))
         }
     }
 
-    private func abortInFlight() {
-        for transfer in inFlight.values {
+    private func collectFinished() -> [DispatcherStateMachine.Event] {
+        multi.finished().compactMap { handle, code in
+            guard let transfer = transfers.removeValue(forKey: handle) else { return nil }
             multi.remove(transfer.easy)
-            record(DeliveryAttemptRecord(
+            return .ended(transfer.record(code: code, policy: configuration.retry))
+        }
+    }
+
+    private func abortTransfers() -> [DispatcherStateMachine.Event] {
+        defer { transfers.removeAll() }
+        return transfers.values.map { transfer in
+            multi.remove(transfer.easy)
+            return .ended(DeliveryAttemptRecord(
                 delivery: transfer.delivery.fence, outcome: .interrupted(after: .zero), startedAt: transfer.startedAt,
                 latency: transfer.elapsed, error: "interrupted: the dispatcher shut down mid-transfer"))
         }
-        if !inFlight.isEmpty {
-            logger.warning("In-flight webhooks interrupted by shutdown", metadata: ["webhooks.interrupted": "\(inFlight.count)"])
-        }
-        inFlight.removeAll()
-    }
-
-    private func finish(_ record: DeliveryAttemptRecord) {
-        var metadata: Logger.Metadata = [
-            "delivery.id": "\(record.delivery.id)", "delivery.attempt": "\(record.delivery.attempt)",
-            "delivery.outcome": "\(record.outcome.name)",
-        ]
-        if let status = record.statusCode { metadata["http.status"] = "\(status)" }
-        if let latency = record.latency { metadata["http.latency_ms"] = "\(Int(latency.seconds * 1000))" }
-        if let error = record.error { metadata["error.message"] = "\(error)" }
-        switch record.outcome {
-        case .delivered: logger.info("Webhook delivered", metadata: metadata)
-        case .retry: logger.info("Webhook attempt failed, will retry", metadata: metadata)
-        case .dead, .refused: logger.warning("Webhook given up", metadata: metadata)
-        case .interrupted: logger.info("Webhook attempt interrupted", metadata: metadata)
-        }
-        self.record(record)
-    }
-
-    /// Every ended attempt passes here: kept for the next write-back, and counted.
-    private func record(_ attempt: DeliveryAttemptRecord) {
-        unwritten.append(attempt)
-        events.attemptFinished(attempt.outcome)
-    }
-
-    /// Until the next claim, rescue or reconnect is due (libcurl's own timers cap it further).
-    private func sleepMilliseconds() -> Int32 {
-        let now = clock.now
-        var wake = min(nextClaim, nextRescue)
-        if queue == nil || listener == nil { wake = min(wake, nextConnect) }
-        if let drainDeadline { wake = min(wake, drainDeadline) }
-        if claimSoon && capacity > 0 && queue != nil && !isStopping() { wake = now }
-        let wait = max(.zero, min(wake - now, configuration.pollInterval))
-        return Int32(clamping: Int64((wait.seconds * 1000).rounded(.up)))
     }
 }
 
-extension DeliveryAttemptRecord.Outcome {
-    var retryDelayForClaim: Duration? {
-        switch self {
-        case .retry(let after), .interrupted(let after): after
-        case .delivered, .dead, .refused: nil
-        }
-    }
-}
-
-/// Name resolutions finished on Dispatch's threads, waiting for the loop to pick them up.
+/// Events finished on Dispatch's threads (name resolutions), waiting for the loop.
 final class ResolutionMailbox: @unchecked Sendable {
-    struct Resolved: Sendable {
-        var delivery: ClaimedDelivery
-        var url: WebhookURL
-        var addresses: Result<[IPAddress], ResolutionFailure>
-    }
-
     private let lock = NSLock()
-    private var items: [Resolved] = []
+    private var items: [DispatcherStateMachine.Event] = []
     private let wake: @Sendable () -> Void
 
     init(wake: @escaping @Sendable () -> Void) {
         self.wake = wake
     }
 
-    func post(_ item: Resolved) {
-        lock.lock()
-        items.append(item)
-        lock.unlock()
+    func post(_ item: DispatcherStateMachine.Event) {
+        lock.withLock { items.append(item) }
         wake()
     }
 
-    func take() -> [Resolved] {
-        lock.lock()
-        defer { lock.unlock() }
-        let taken = items
-        items.removeAll()
-        return taken
+    func take() -> [DispatcherStateMachine.Event] {
+        lock.withLock {
+            defer { items.removeAll() }
+            return items
+        }
     }
-}
-
-struct ResolutionFailure: Error, CustomStringConvertible {
-    var description: String
 }

@@ -2,8 +2,10 @@ import Foundation
 import JobStore
 import Logging
 
-/// Sends the webhook outbox: a long-lived service with one run loop
-/// (`runOnCurrentThread()`), on a thread of its own so that generation never waits for a receiver.
+/// Sends the webhook outbox: a long-lived service in the shape of every Scribe service
+/// (`run()` blocks its own thread until `shutdown()` has drained it), on a thread of its
+/// own so that generation never waits for a receiver. Its decisions are
+/// `DispatcherStateMachine`'s, performed by `DispatchLoop`.
 ///
 /// It claims due deliveries from `scribe.webhook_deliveries` (`FOR UPDATE SKIP LOCKED`,
 /// each attempt under a lease), checks each destination with the `DestinationGuard`,
@@ -16,7 +18,7 @@ import Logging
 /// ```swift
 /// let dispatcher = try WebhookDispatcher(
 ///     configuration: configuration, connect: { try PostgresConnection(environment: environment) }, logger: logger)
-/// try dispatcher.runOnCurrentThread()   // on a thread of its own; shutdown() stops it
+/// try dispatcher.run()   // on a thread of its own; shutdown() stops it
 /// ```
 public final class WebhookDispatcher: @unchecked Sendable {
     public let configuration: WebhookDispatcherConfiguration
@@ -35,7 +37,6 @@ public final class WebhookDispatcher: @unchecked Sendable {
     public init(configuration: WebhookDispatcherConfiguration,
                 connect: @escaping @Sendable () throws -> PostgresConnection,
                 events: DispatcherEvents = .none, logger: Logger) throws {
-        precondition(configuration.maxInFlight > 0, "maxInFlight must be positive")
         self.configuration = configuration
         self.connect = connect
         self.events = events
@@ -46,7 +47,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
     }
 
     /// Runs until `shutdown()` on the calling thread (blocking it). One run per dispatcher.
-    public func runOnCurrentThread() throws {
+    public func run() throws {
         lock.lock()
         let again = started
         started = true

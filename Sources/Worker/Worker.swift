@@ -7,7 +7,7 @@ import Operations
 import Webhooks
 
 /// The worker daemon: keeps the engine's slots full from the job table, writes results back
-/// under its leases, and drains on `requestStop()`. `run()` returns when it has stopped.
+/// under its leases, and drains on `shutdown()`. `run()` returns when it has stopped.
 ///
 /// Decisions are `WorkerStateMachine`'s; this class is its driver, on one thread: it
 /// performs each action (database statements, engine calls, sd_notify), feeds the outcome
@@ -65,7 +65,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Asks the worker to stop claiming and drain; a second request ends the drain at once.
     /// Safe from any thread.
-    public func requestStop() {
+    public func shutdown() {
         mailboxLock.withLock { stopRequests += 1 }
         wakeup.signal()
     }
@@ -317,7 +317,7 @@ final class DispatcherThread: @unchecked Sendable {
         let thread = Thread { [self] in
             var failure = "the dispatcher returned"
             do {
-                try dispatcher.runOnCurrentThread()
+                try dispatcher.run()
             } catch {
                 failure = "\(error)"
             }

@@ -27,7 +27,7 @@ enum EndToEndRun {
         thread.stackSize = 8 << 20
         thread.start()
         defer {
-            worker.requestStop()
+            worker.shutdown()
             stopped.wait()
         }
 

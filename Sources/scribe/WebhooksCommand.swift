@@ -104,7 +104,7 @@ struct WebhooksCommand: ParsableCommand {
                 source.resume()
                 sources.append(source)
             }
-            try dispatcher.runOnCurrentThread()
+            try dispatcher.run()
             sources.forEach { $0.cancel() }
         }
     }

@@ -117,7 +117,7 @@ struct WorkerCommand: ParsableCommand {
         let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { worker.requestStop() }
+            source.setEventHandler { worker.shutdown() }
             source.resume()
             return source
         }

@@ -17,7 +17,7 @@ final class RunningDispatcher: @unchecked Sendable {
             events: events, logger: logger)
         let dispatcher = dispatcher, stopped = stopped
         Thread.detachNewThread {
-            try? dispatcher.runOnCurrentThread()
+            try? dispatcher.run()
             stopped.signal()
         }
     }
