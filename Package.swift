@@ -26,19 +26,21 @@ let package = Package(
         // Runs before main in every binary that links Inference: refuses CPUs without AVX2/FMA
         // and picks OpenBLAS's kernel.
         .target(name: "CBLASBoot", linkerSettings: [.linkedLibrary("dl")]),
+        // What every module shares: the error taxonomy.
+        .target(name: "ScribeCore"),
 
         // Compiled for x86-64-v3 (AVX2, FMA): the kernels' SIMD code is built for it, and
         // CBLASBoot refuses to start on an older CPU before any of it runs.
         .target(
             name: "Inference",
-            dependencies: ["COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ScribeCore", "COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
         .target(
             name: "Engine",
-            dependencies: ["Inference", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["ScribeCore", "Inference", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "JobStore",
-            dependencies: ["CLibPQ", "MigrationFiles", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["ScribeCore", "CLibPQ", "MigrationFiles", .product(name: "Logging", package: "swift-log")]),
         // Migrations/*.sql compiled in, so installed binaries can migrate (see Migrations/README.md).
         .target(name: "MigrationFiles", path: "Migrations", exclude: ["README.md"], plugins: ["EmbedMigrations"]),
         .executableTarget(name: "MigrationEmbedder"),
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: [
-                "CCurl", "JobStore",
+                "ScribeCore", "CCurl", "JobStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -57,7 +59,7 @@ let package = Package(
             dependencies: ["JobStore", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Worker",
-            dependencies: ["Engine", "Inference", "JobStore", "Operations", "Webhooks",
+            dependencies: ["ScribeCore", "Engine", "Inference", "JobStore", "Operations", "Webhooks",
                            .product(name: "Logging", package: "swift-log")]),
         // OpenAI Batch API files: validation and output lines, pure; JobStore stores them.
         .target(name: "Batches", dependencies: ["Engine", "JobStore"]),

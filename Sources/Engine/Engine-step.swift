@@ -1,3 +1,4 @@
+import ScribeCore
 import Inference
 
 extension Engine {
@@ -121,7 +122,7 @@ extension Engine {
             }
             request.live = []
             requests[request.request.id] = nil
-            finished.append(request.result(.failure(GenerationError("internal error: \(reason)")), now: clock.now))
+            finished.append(request.result(.failure(GenerationError("internal error: \(reason)", kind: .internal)), now: clock.now))
         }
         return finished
     }

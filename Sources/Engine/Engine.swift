@@ -1,3 +1,4 @@
+import ScribeCore
 import Foundation
 import Inference
 import Logging
@@ -100,10 +101,12 @@ public final class Engine: @unchecked Sendable {
 
     private func admit(_ request: GenerationRequest, submittedAt: ContinuousClock.Instant) -> GenerationResult? {
         let state = RequestState(request: request, submittedAt: submittedAt)
-        func failure(_ message: String) -> GenerationResult {
-            state.result(.failure(GenerationError(message)), now: clock.now)
+        func failure(_ message: String, kind: FailureKind = .invalidInput) -> GenerationResult {
+            state.result(.failure(GenerationError(message, kind: kind)), now: clock.now)
         }
-        guard requests[request.id] == nil else { return failure("request id \(request.id) is already in flight") }
+        guard requests[request.id] == nil else {
+            return failure("request id \(request.id) is already in flight", kind: .internal)
+        }
         do {
             state.promptTokens = switch request.prompt {
             case .text(let text): model.promptTokens(text)
@@ -117,7 +120,7 @@ public final class Engine: @unchecked Sendable {
             try scheduler.add(first.id, prompt: state.promptTokens, maxNewTokens: request.params.maxTokens)
             sequences[first.id] = first
         } catch {
-            return failure("\(error)")
+            return failure("\(error)", kind: FailureKind(of: error))
         }
         state.pendingForks = request.params.n - 1
         requests[request.id] = state

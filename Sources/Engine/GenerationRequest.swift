@@ -1,3 +1,4 @@
+import ScribeCore
 import Inference
 
 /// What to generate from.
@@ -54,10 +55,16 @@ public struct GenerationTimings: Sendable, Equatable {
     public var total: Double = 0
 }
 
-/// Why a request produced nothing: it could not be run as given.
-public struct GenerationError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Why a request produced nothing: it could not be run as given (`invalidInput`, the
+/// default), or the engine failed it (`internal`: worth another attempt).
+public struct GenerationError: ClassifiedError, Sendable, Equatable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public var kind: FailureKind
+
+    public init(_ description: String, kind: FailureKind = .invalidInput) {
+        self.description = description
+        self.kind = kind
+    }
 }
 
 /// A finished request.

@@ -138,7 +138,7 @@ public final class BatchStore {
             """, [status.rawValue, batch.endpoint, batch.model, batch.inputFile, batch.completionWindow,
                   batch.window.seconds, metadata, batch.callbackURL, total, errorsJSON])
         guard let id = rows.scalar.flatMap({ Int64($0) }) else {
-            throw PostgresError(kind: .query, message: "INSERT INTO scribe.batches returned no id")
+            throw PostgresError(.query, message: "INSERT INTO scribe.batches returned no id")
         }
         return id
     }

@@ -91,6 +91,9 @@ extension JobQueue {
                     WHEN 'failed' THEN format('lease expired on attempt %s of %s; last worker %s stopped responding',
                                               j.attempts, j.max_attempts, e.lost_worker)
                     ELSE format('cancelled: lease expired, worker %s stopped responding', e.lost_worker) END,
+                -- A worker lost mid-job may have been lost to the job: counted, so a job
+                -- that kills every worker ends after max_attempts.
+                error_kind = 'internal',
                 run_at = CASE WHEN e.next = 'queued' THEN now() + scribe.retry_delay(j.attempts) ELSE j.run_at END,
                 worker_id = CASE WHEN e.next = 'queued' THEN NULL ELSE j.worker_id END,
                 finished_at = CASE WHEN e.next = 'queued' THEN NULL ELSE now() END,

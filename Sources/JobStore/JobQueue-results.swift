@@ -1,4 +1,5 @@
 import Foundation
+import ScribeCore
 import Logging
 
 /// What a fenced batch write (`complete`, `releaseUnfinished`) did.
@@ -34,18 +35,31 @@ extension JobQueue {
         guard !batch.isEmpty else { return report }
         let rows = try connection.query(
             """
-            WITH written AS (
-                UPDATE scribe.jobs AS j
-                SET status = CASE WHEN r.outcome = 'succeeded' THEN 'succeeded'
-                                  WHEN r.outcome = 'cancelled' OR j.status = 'cancelling' THEN 'cancelled'
-                                  ELSE 'failed' END,
-                    result = r.result, finish_reason = r.finish_reason,
-                    prompt_tokens = r.prompt_tokens, completion_tokens = r.completion_tokens,
-                    error = r.error, timings = r.timings, choices = r.choices,
-                    finished_at = now(), lease_expires_at = NULL
+            WITH r AS (
+                SELECT r.*, CASE r.outcome WHEN 'succeeded' THEN 'succeeded'
+                                           WHEN 'retry' THEN scribe.status_after_lost_attempt(j.status, j.attempts, j.max_attempts)
+                                           WHEN 'cancelled' THEN 'cancelled'
+                                           ELSE CASE WHEN j.status = 'cancelling' THEN 'cancelled' ELSE 'failed' END END AS next
                 FROM jsonb_to_recordset($2::jsonb) AS r(
                     id bigint, attempt integer, outcome text, result text, finish_reason text,
-                    prompt_tokens integer, completion_tokens integer, error text, timings jsonb, choices jsonb)
+                    prompt_tokens integer, completion_tokens integer, error text, error_kind text,
+                    timings jsonb, choices jsonb)
+                JOIN scribe.jobs AS j ON j.id = r.id
+                WHERE j.attempts = r.attempt AND j.worker_id = $1 AND j.status IN ('running', 'cancelling')
+                ORDER BY j.id
+                -- Re-reads a row changed since the snapshot (a cancel), so `next` sees it.
+                FOR UPDATE OF j
+            ), written AS (
+                UPDATE scribe.jobs AS j
+                SET status = r.next,
+                    result = r.result, finish_reason = r.finish_reason,
+                    prompt_tokens = r.prompt_tokens, completion_tokens = r.completion_tokens,
+                    error = r.error, error_kind = r.error_kind, timings = r.timings, choices = r.choices,
+                    run_at = CASE WHEN r.next = 'queued' THEN now() + scribe.retry_delay(j.attempts) ELSE j.run_at END,
+                    worker_id = CASE WHEN r.next = 'queued' THEN NULL ELSE j.worker_id END,
+                    finished_at = CASE WHEN r.next = 'queued' THEN NULL ELSE now() END,
+                    lease_expires_at = NULL
+                FROM r
                 WHERE j.id = r.id AND j.attempts = r.attempt
                   AND j.worker_id = $1 AND j.status IN ('running', 'cancelling')
                 RETURNING j.id, j.status
@@ -69,7 +83,7 @@ extension JobQueue {
     /// otherwise `failed`; `cancelled` if a cancel was in progress. Returns the status
     /// reached, or nil when the fence refused the write.
     @discardableResult
-    public func retryLater(_ job: JobAttempt, error: String, delay: Duration? = nil) throws -> JobStatus? {
+    public func retryLater(_ job: JobAttempt, error: String, delay: Duration? = nil, kind: FailureKind = .internal) throws -> JobStatus? {
         let rows = try connection.query(
             """
             WITH target AS (
@@ -79,7 +93,7 @@ extension JobQueue {
                 FOR UPDATE
             )
             UPDATE scribe.jobs AS j
-            SET status = t.next, error = $4,
+            SET status = t.next, error = $4, error_kind = $6,
                 run_at = CASE WHEN t.next = 'queued'
                               THEN now() + coalesce($5::float8 * interval '1 second', scribe.retry_delay(j.attempts))
                               ELSE j.run_at END,
@@ -89,7 +103,7 @@ extension JobQueue {
             FROM target AS t
             WHERE j.id = t.id
             RETURNING j.status
-            """, [workerID, job.id, job.attempt, withoutNUL(error), delay?.seconds])
+            """, [workerID, job.id, job.attempt, withoutNUL(error), delay?.seconds, kind.rawValue])
         let status = rows.scalar.flatMap(JobStatus.init(rawValue:))
         logger.info(status == nil ? "Retry refused by fence" : "Attempt failed", metadata: [
             "job.id": "\(job.id)", "job.attempt": "\(job.attempt)",
@@ -156,6 +170,7 @@ extension JobQueue {
             var prompt_tokens: Int?
             var completion_tokens: Int?
             var error: String?
+            var error_kind: String?
             var timings: [String: Double]?
             var choices: [JobChoice]?
         }
@@ -166,7 +181,10 @@ extension JobQueue {
                 completion_tokens: result.completionTokens)
             switch result.outcome {
             case .succeeded: row.outcome = "succeeded"
-            case .failed(let error): row.outcome = "failed"; row.error = withoutNUL(error)
+            case .failed(let error):
+                (row.outcome, row.error, row.error_kind) = ("failed", withoutNUL(error), FailureKind.invalidInput.rawValue)
+            case .retry(let error):
+                (row.outcome, row.error, row.error_kind) = ("retry", withoutNUL(error), FailureKind.internal.rawValue)
             case .cancelled: row.outcome = "cancelled"
             }
             let timings = result.timings.filter { $0.value.isFinite }

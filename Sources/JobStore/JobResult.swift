@@ -2,8 +2,12 @@
 public struct JobResult: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
         case succeeded
-        /// Final failure (no retry); the message is stored in `error`.
+        /// Final failure for the job's input (no retry): `error`, with `error_kind`
+        /// `invalid_input`.
         case failed(error: String)
+        /// The attempt failed for a reason of ours (`error_kind` `internal`): `queued` again
+        /// after `scribe.retry_delay` while attempts remain, otherwise `failed`.
+        case retry(error: String)
         /// The worker stopped the sequence (after `scribe.cancel`); partial text is kept.
         case cancelled
     }

@@ -35,13 +35,13 @@ extension PostgresConnection {
             guard remaining > .zero else { break }
             let socket = PQsocket(handle)
             guard socket >= 0 else {
-                throw PostgresError(kind: .connection, message: "connection has no socket (closed)")
+                throw PostgresError(.connection, message: "connection has no socket (closed)")
             }
             var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, max(remaining.pollMilliseconds, 1))
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw PostgresError(kind: .connection, message: "poll failed: \(String(cString: strerror(errno)))")
+                throw PostgresError(.connection, message: "poll failed: \(String(cString: strerror(errno)))")
             }
             if ready == 0 { break }
             // Readable: a notification, a notice, or the server closing the connection.
@@ -53,7 +53,7 @@ extension PostgresConnection {
 
     private func consumeInput() throws {
         guard PQconsumeInput(handle) == 1 else {
-            throw PostgresError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
+            throw PostgresError(.connection, message: Self.trimmed(PQerrorMessage(handle)))
         }
     }
 

@@ -1,3 +1,4 @@
+import ScribeCore
 import CLibPQ
 
 #if canImport(Glibc)
@@ -5,17 +6,29 @@ import Glibc
 #endif
 
 /// A failure reported by libpq or by the server.
-public struct PostgresError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case connection, query }
-    public var kind: Kind
+public struct PostgresError: ClassifiedError, CustomStringConvertible, Sendable {
+    public enum Reason: Sendable { case connection, query }
+    public var reason: Reason
     /// Five-character SQLSTATE from the server ("23505" unique violation ...), when there is one.
     public var sqlState: String?
     public var message: String
 
-    public init(kind: Kind, sqlState: String? = nil, message: String) {
-        self.kind = kind
+    public init(_ reason: Reason, sqlState: String? = nil, message: String) {
+        self.reason = reason
         self.sqlState = sqlState
         self.message = message
+    }
+
+    /// A lost connection, a serialization failure or deadlock, a server short of resources
+    /// or shutting down: `transient`. Data the server refuses (SQLSTATE classes 22 and 23,
+    /// or a `raise` from a check, P0001): `invalidInput`. Anything else: `internal`.
+    public var kind: FailureKind {
+        if reason == .connection { return .transient }
+        switch sqlState?.prefix(2) {
+        case "08", "40", "53", "57": return .transient
+        case "22", "23": return .invalidInput
+        default: return sqlState == "P0001" ? .invalidInput : .internal
+        }
     }
 
     public var description: String {
@@ -47,12 +60,12 @@ public final class PostgresConnection {
             }
         }
         guard let handle = connection else {
-            throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
+            throw PostgresError(.connection, message: "libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
             let message = Self.trimmed(PQerrorMessage(handle))
             PQfinish(handle)
-            throw PostgresError(kind: .connection, message: message)
+            throw PostgresError(.connection, message: message)
         }
         self.handle = handle
     }
@@ -108,7 +121,7 @@ public final class PostgresConnection {
 
     private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
         guard let result else {
-            throw PostgresError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
+            throw PostgresError(.connection, message: Self.trimmed(PQerrorMessage(handle)))
         }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
@@ -118,7 +131,7 @@ public final class PostgresConnection {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let message = Self.trimmed(PQresultErrorMessage(result))
             throw PostgresError(
-                kind: isConnected && !Self.endsTheSession(state) ? .query : .connection, sqlState: state,
+                isConnected && !Self.endsTheSession(state) ? .query : .connection, sqlState: state,
                 message: message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message)
         }
     }

@@ -52,9 +52,9 @@ final class DeliveryTransfer {
             result = .response(status: response.status, retryAfter: retryAfter)
         } catch let failure as HTTPTransferError {
             error = failure.message
-            result = .transportFailure(retryable: failure.kind != .invalidRequest)
+            result = .transportFailure(failure.kind)
         } catch {
-            result = .transportFailure(retryable: true)  // response(for:) throws nothing else
+            result = .transportFailure(.transient)  // response(for:) throws nothing else
         }
         let (outcome, reason) = policy.outcome(
             of: result, attempt: delivery.attemptInRound, age: delivery.age + latency, random: Double.random(in: 0..<1))

@@ -109,7 +109,7 @@ final class DispatchLoop {
             }
         } catch let error as PostgresError {
             events.databaseError()
-            let lost = error.kind == .connection || queue == nil
+            let lost = error.reason == .connection || queue == nil
             if lost {
                 queue = nil
                 listener = nil
@@ -119,7 +119,7 @@ final class DispatchLoop {
     }
 
     private func connected() throws -> DeliveryQueue {
-        guard let queue else { throw PostgresError(kind: .connection, message: "not connected") }
+        guard let queue else { throw PostgresError(.connection, message: "not connected") }
         return queue
     }
 
@@ -157,7 +157,7 @@ final class DispatchLoop {
                 event = Self.checked(delivery, url: url, addresses: try HostResolver.resolve(url.host), guard: destinations)
             } catch {
                 let (outcome, reason) = retry.outcome(
-                    of: .transportFailure(retryable: true), attempt: delivery.attemptInRound, age: delivery.age,
+                    of: .transportFailure(.transient), attempt: delivery.attemptInRound, age: delivery.age,
                     random: Double.random(in: 0..<1))
                 event = .ended(DeliveryAttemptRecord(
                     delivery: delivery.fence, outcome: outcome, startedAt: Date(),

@@ -1,3 +1,4 @@
+import ScribeCore
 import CCurl
 
 /// One HTTP request as Scribe sends it.
@@ -38,23 +39,25 @@ public struct HTTPResponse: Sendable {
 }
 
 /// A transfer that did not produce an HTTP response: refused, timed out, bad URL, TLS ...
-public struct HTTPTransferError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case timeout, connection, invalidRequest, other }
-    public var kind: Kind
+public struct HTTPTransferError: ClassifiedError, CustomStringConvertible, Sendable {
+    public enum Reason: Sendable { case timeout, connection, invalidRequest, other }
+    public var reason: Reason
     /// libcurl's result code, for the log.
     public var code: Int
     public var message: String
     public var description: String { message }
+    /// A URL that can never work is the input's fault; no answer may come next time.
+    public var kind: FailureKind { reason == .invalidRequest ? .invalidInput : .transient }
 
     init(_ code: CURLcode, detail: String) {
         self.code = Int(code.rawValue)
         switch code {
-        case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+        case CURLE_OPERATION_TIMEDOUT: reason = .timeout
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR,
              CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_SSL_CONNECT_ERROR:
-            kind = .connection
-        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: kind = .invalidRequest
-        default: kind = .other
+            reason = .connection
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: reason = .invalidRequest
+        default: reason = .other
         }
         let reason = String(cString: curl_easy_strerror(code))
         message = detail.isEmpty ? reason : "\(reason): \(detail)"

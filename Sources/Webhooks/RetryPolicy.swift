@@ -1,15 +1,20 @@
 import JobStore
+import ScribeCore
 
 /// When a failed attempt is tried again, and when a delivery is given up: a pure function
-/// of the attempt's result, its number and the delivery's age.
+/// of the attempt's result, its number and the delivery's age. Each result is first
+/// classified in Scribe's error taxonomy (`FailureKind`), and the kind decides:
 ///
-/// | result                                        | outcome |
-/// |-----------------------------------------------|---------|
-/// | 2xx                                           | delivered |
-/// | 410 Gone                                      | dead at once (the receiver asked us to stop) |
-/// | 408, 429, 5xx, no response (connection refused or reset, timeout, DNS, TLS) | retry on the schedule, at least `Retry-After` |
-/// | other 1xx, 3xx (redirects are not followed), other 4xx, bad URL | dead, status kept |
-/// | refused by the destination guard              | dead, reason kept |
+/// | result                                        | kind | outcome |
+/// |-----------------------------------------------|------|---------|
+/// | 2xx                                           | —    | delivered |
+/// | 408, 429, 5xx, no response (connection refused or reset, timeout, DNS, TLS) | transient | retry on the schedule, at least `Retry-After` |
+/// | 410 Gone                                      | invalid input | dead at once (the receiver asked us to stop) |
+/// | other 1xx, 3xx (redirects are not followed), other 4xx, bad URL | invalid input | dead, status kept |
+/// | refused by the destination guard              | invalid input | dead, reason kept |
+///
+/// (An internal fault, a transfer libcurl would not start, ends the attempt as
+/// interrupted: due again after the first delay, the attempt counted.)
 ///
 /// A retry that would be attempt `maxAttempts + 1`, or that would fall after `maxAge`
 /// from the delivery's creation (or redelivery), makes the delivery dead instead.
@@ -50,10 +55,24 @@ public struct RetryPolicy: Sendable, Equatable {
     /// What an attempt produced.
     public enum Result: Sendable, Equatable {
         case response(status: Int, retryAfter: Duration?)
-        /// No HTTP response: `retryable` is false only for requests that can never work
-        /// (a malformed URL).
-        case transportFailure(retryable: Bool)
+        /// No HTTP response: `transient` (refused, reset, timeout, DNS, TLS), or
+        /// `invalidInput` for requests that can never work (a malformed URL).
+        case transportFailure(FailureKind)
         case refused
+
+        /// What the result means; nil for a success.
+        public var kind: FailureKind? {
+            switch self {
+            case .refused: .invalidInput
+            case .transportFailure(let kind): kind
+            case .response(let status, _):
+                switch status {
+                case 200..<300: nil
+                case 408, 429, 500..<600: .transient
+                default: .invalidInput
+                }
+            }
+        }
     }
 
     /// The outcome of attempt `attempt` (1-based within its round) of a delivery `age` old,
@@ -63,21 +82,19 @@ public struct RetryPolicy: Sendable, Equatable {
     public func outcome(
         of result: Result, attempt: Int, age: Duration, random: Double
     ) -> (outcome: DeliveryAttemptRecord.Outcome, reason: String?) {
-        var retryAfter: Duration?
-        switch result {
-        case .refused:
-            return (.refused, nil)
-        case .transportFailure(let retryable):
-            if !retryable { return (.dead, "not retryable") }
-        case .response(let status, let after):
-            switch status {
-            case 200..<300: return (.delivered, nil)
-            case 410: return (.dead, "HTTP 410 Gone: the receiver asked not to be called again")
-            case 408, 429, 500..<600: retryAfter = after
-            case 300..<400: return (.dead, "HTTP \(status): redirects are not followed")
-            default: return (.dead, "HTTP \(status): not retried (only 408, 429 and 5xx are)")
+        guard let kind = result.kind else { return (.delivered, nil) }
+        if kind == .invalidInput {
+            switch result {
+            case .refused: return (.refused, nil)
+            case .response(410, _): return (.dead, "HTTP 410 Gone: the receiver asked not to be called again")
+            case .response(let status, _) where (300..<400).contains(status):
+                return (.dead, "HTTP \(status): redirects are not followed")
+            case .response(let status, _): return (.dead, "HTTP \(status): not retried (only 408, 429 and 5xx are)")
+            case .transportFailure: return (.dead, "not retryable")
             }
         }
+        var retryAfter: Duration?
+        if case .response(_, let after) = result { retryAfter = after }
         guard attempt < maxAttempts else {
             return (.dead, "gave up after \(attempt) attempts")
         }

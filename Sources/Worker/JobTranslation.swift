@@ -28,7 +28,7 @@ enum JobTranslation {
         ]
         switch result.outcome {
         case .failure(let error):
-            return JobResult(id: job.id, attempt: job.attempt, outcome: .failed(error: error.description),
+            return JobResult(id: job.id, attempt: job.attempt, outcome: outcome(of: error),
                              promptTokens: result.promptTokens, timings: timings)
         case .success(let completions):
             let first = completions[0]
@@ -43,6 +43,11 @@ enum JobTranslation {
                 choices: choices(completions, tokenizer: tokenizer))
             return bounded(stored)
         }
+    }
+
+    /// Bad input fails now; anything else is worth another attempt, counted.
+    static func outcome(of error: GenerationError) -> JobResult.Outcome {
+        error.kind == .invalidInput ? .failed(error: error.description) : .retry(error: error.description)
     }
 
     /// The result, or a failure saying why it cannot be stored when it is over

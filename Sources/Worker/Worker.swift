@@ -153,7 +153,7 @@ public final class Worker: @unchecked Sendable {
     private func perform(_ action: WorkerStateMachine.Action) -> WorkerStateMachine.Event? {
         do {
             return try performOrThrow(action)
-        } catch let error as PostgresError where error.kind == .connection {
+        } catch let error as PostgresError where error.reason == .connection {
             database = nil
             metrics.databaseErrors.increment()
             return .failed(action, error: error.description, connectionLost: true)
@@ -264,7 +264,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func connected() throws -> WorkerDatabase {
-        guard let database else { throw PostgresError(kind: .connection, message: "not connected") }
+        guard let database else { throw PostgresError(.connection, message: "not connected") }
         return database
     }
 

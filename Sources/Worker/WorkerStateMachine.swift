@@ -190,16 +190,21 @@ struct WorkerStateMachine {
         case .finished(let results):
             if !results.isEmpty { finishingBurst = max(results.count, (finishingBurst + results.count) / 2) }
             for result in results {
-                guard inFlight.removeValue(forKey: result.id) != nil else { continue }
+                guard let job = inFlight.removeValue(forKey: result.id) else { continue }
                 if lost.remove(result.id) != nil {
                     releasing.remove(result.id)
                     continue  // another worker owns it now: nothing to write
                 }
                 if releasing.remove(result.id) != nil {
                     toRelease.append(result.fence)
-                } else {
-                    unwritten.append(result)
+                    continue
                 }
+                if case .retry(let error) = result.outcome {
+                    actions.append(.log(WorkerLog(.error, "Job attempt failed with an internal error: retrying", [
+                        "job.id": "\(result.id)", "job.attempt": "\(result.attempt)",
+                        "job.max_attempts": "\(job.maxAttempts)", "error": error])))
+                }
+                unwritten.append(result)
             }
             claimWanted = true
         case .written(let report):

@@ -29,13 +29,13 @@ extension DatabaseConnection {
         while true {
             do {
                 return try body(try PostgresConnection(environment: environment))
-            } catch let error as PostgresError where error.kind == .connection && ContinuousClock.now + delay < deadline {
+            } catch let error as PostgresError where error.reason == .connection && ContinuousClock.now + delay < deadline {
                 logger.warning("Database unavailable: retrying", metadata: [
                     "error": "\(error)", "connect.attempt": "\(attempt)", "retry.in_ms": "\(delay / .milliseconds(1))"])
                 Thread.sleep(forTimeInterval: delay / .seconds(1))
                 delay = min(delay * 2, .seconds(10))
                 attempt += 1
-            } catch let error as PostgresError where error.kind == .connection {
+            } catch let error as PostgresError where error.reason == .connection {
                 _ = try open(environment: environment)  // the message says how to point scribe at a database
                 throw error
             }

@@ -42,7 +42,7 @@ struct StatusCommand: ParsableCommand {
                 } else {
                     print(StatusScreen.render(status), terminator: "")
                 }
-            } catch let error as PostgresError where watch && error.kind == .connection {
+            } catch let error as PostgresError where watch && error.reason == .connection {
                 // A live view outlasts a database restart: say so and try again next time.
                 connection = nil
                 redraw("scribe status: database unreachable, retrying every \(interval)s\n\(error)\n")

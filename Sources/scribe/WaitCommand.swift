@@ -103,7 +103,7 @@ struct WaitCommand: ParsableCommand {
                 do {
                     try session.waitForNews(timeout: wait)
                     progress = try session.read()
-                } catch let error as PostgresError where error.kind == .connection {
+                } catch let error as PostgresError where error.reason == .connection {
                     display.note("database connection lost (\(error)); reconnecting")
                     session = try WaitSession.reconnect(target: target, until: deadline, display: display)
                     progress = try session.read()

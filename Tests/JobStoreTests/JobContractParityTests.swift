@@ -147,7 +147,7 @@ import TestSupport
                         "SELECT scribe.job_problem($1::text, $2::jsonb, $3::jsonb, $4::int, $5::int, $6::text, $7::jsonb, $8::text)",
                         [job.prompt, job.messagesJSON, job.paramsJSON, job.maxAttempts, job.priority, job.model,
                          job.metadataJSON, job.callbackURL]).scalar
-                } catch let error as PostgresError where error.kind == .query {
+                } catch let error as PostgresError where error.reason == .query {
                     sql = error.message
                     refusedByCast = true
                 }

@@ -120,7 +120,7 @@ import TestSupport
             let error = #expect(throws: PostgresError.self) {
                 try connection.waitForNotifications(timeout: .seconds(5))
             }
-            #expect(error?.kind == .connection)
+            #expect(error?.reason == .connection)
         }
     }
 

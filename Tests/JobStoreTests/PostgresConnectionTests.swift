@@ -37,7 +37,7 @@ import TestSupport
             try connection.query("INSERT INTO unique_things VALUES ($1)", ["a"])
         }
         #expect(duplicate?.sqlState == "23505")
-        #expect(duplicate?.kind == .query)
+        #expect(duplicate?.reason == .query)
         let syntax = #expect(throws: PostgresError.self) { try connection.query("SELEC 1") }
         #expect(syntax?.sqlState == "42601")
         // The connection is still usable after errors.
@@ -48,7 +48,7 @@ import TestSupport
         let error = #expect(throws: PostgresError.self) {
             try PostgresConnection(connectionString: "postgresql:///nowhere?host=/nonexistent-socket-dir&connect_timeout=2")
         }
-        #expect(error?.kind == .connection)
+        #expect(error?.reason == .connection)
         #expect(error?.message.contains("nonexistent-socket-dir") == true)
     }
 

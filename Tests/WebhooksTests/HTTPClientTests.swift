@@ -37,7 +37,7 @@ import Webhooks
         let error = #expect(throws: HTTPTransferError.self) {
             try HTTPClient.send(HTTPRequest(url: url))
         }
-        #expect(error?.kind == .connection)
+        #expect(error?.reason == .connection)
     }
 
     @Test func aSlowReceiverTimesOut() throws {
@@ -45,7 +45,7 @@ import Webhooks
         var request = HTTPRequest(url: receiver.url)
         request.totalTimeoutSeconds = 0.3
         let error = #expect(throws: HTTPTransferError.self) { try HTTPClient.send(request) }
-        #expect(error?.kind == .timeout)
+        #expect(error?.reason == .timeout)
     }
 
     @Test func libraryVersionIsReported() {

@@ -19,9 +19,9 @@ import Webhooks
     }
 
     @Test func jitterStaysWithinItsBand() {
-        #expect(outcome(.transportFailure(retryable: true), random: 0) == .retry(after: .seconds(4)))
-        #expect(outcome(.transportFailure(retryable: true), random: 0.999_999).retryDelay! < .seconds(6))
-        #expect(outcome(.transportFailure(retryable: true), random: 0.999_999).retryDelay! > .milliseconds(5999))
+        #expect(outcome(.transportFailure(.transient), random: 0) == .retry(after: .seconds(4)))
+        #expect(outcome(.transportFailure(.transient), random: 0.999_999).retryDelay! < .seconds(6))
+        #expect(outcome(.transportFailure(.transient), random: 0.999_999).retryDelay! > .milliseconds(5999))
     }
 
     @Test func statusCodesAreClassified() {
@@ -35,7 +35,7 @@ import Webhooks
         #expect(policy.outcome(of: .response(status: 404, retryAfter: nil), attempt: 1, age: .zero, random: 0.5)
             == (.dead, "HTTP 404: not retried (only 408, 429 and 5xx are)"))
         #expect(outcome(.response(status: 301, retryAfter: nil)) == .dead)
-        #expect(outcome(.transportFailure(retryable: false)) == .dead)
+        #expect(outcome(.transportFailure(.invalidInput)) == .dead)
         #expect(outcome(.refused) == .refused)
     }
 

@@ -273,6 +273,23 @@ import Testing
         let actions = t.send(.refused(JobAttempt(id: 7, attempt: 1), error: "params.n: must be at most 16, got 1000000"))
         #expect(actions.first == .write([JobResult(id: 7, attempt: 1, outcome: .failed(error: "params.n: must be at most 16, got 1000000"))]))
     }
+
+    @Test func anInternalEngineErrorIsWrittenAsARetryAndLoggedWithItsContext() {
+        var t = Transcript()
+        t.running([3])
+        let retry = JobResult(id: 3, attempt: 1, outcome: .retry(error: "internal error: forward refused"))
+        let actions = t.machine.handle(.finished([retry]), now: t.now)
+        #expect(actions.filter(\.isDecision).first == .write([retry]))
+        #expect(actions.contains(.log(WorkerLog(.error, "Job attempt failed with an internal error: retrying", [
+            "job.id": "3", "job.attempt": "1", "job.max_attempts": "3", "error": "internal error: forward refused"]))))
+    }
+
+    @Test func theEngineErrorsKindDecidesBetweenFailingAndRetrying() {
+        let outcome = JobTranslation.outcome(of:)
+        #expect(outcome(GenerationError("params.n must be at most 16")) == .failed(error: "params.n must be at most 16"))
+        #expect(outcome(GenerationError("internal error: x", kind: .internal)) == .retry(error: "internal error: x"))
+        #expect(outcome(GenerationError("y", kind: .transient)) == .retry(error: "y"))
+    }
 }
 
 extension WorkerStateMachine.Action {

@@ -1,5 +1,6 @@
+import ScribeCore
 /// A request's sampling parameters are invalid; the message names the field and reads as a sentence.
-public struct SamplingParamsError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct SamplingParamsError: ClassifiedError, Equatable, Sendable, CustomStringConvertible {
     /// The offending field with its prefix, e.g. `params.top_p`; just the prefix for whole-object errors.
     public var field: String
     /// The full message, e.g. `params.top_p must be a number in (0, 1], got 1.5`.
@@ -11,4 +12,5 @@ public struct SamplingParamsError: Error, Equatable, Sendable, CustomStringConve
     }
 
     public var description: String { message }
+    public var kind: FailureKind { .invalidInput }
 }

@@ -1,3 +1,4 @@
+import ScribeCore
 import Inference
 
 /// Identifies one sequence (one completion) inside the engine.
@@ -69,8 +70,10 @@ public struct BlockCopy: Equatable, Sendable {
 }
 
 /// Why a sequence cannot be accepted at all.
-public struct AdmissionError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct AdmissionError: ClassifiedError, Equatable, Sendable, CustomStringConvertible {
     public var description: String
+    /// A sequence that can never fit (its prompt and tokens exceed the cache) is the request's fault.
+    public var kind: FailureKind { .invalidInput }
 }
 
 /// Iteration-level scheduling (Orca/vLLM) as a pure state machine: each `schedule()` combines

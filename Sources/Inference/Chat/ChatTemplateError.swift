@@ -1,6 +1,8 @@
+import ScribeCore
+
 /// Why a chat template could not be chosen or a conversation could not be rendered; each message is a sentence
 /// a job's submitter can act on.
-public enum ChatTemplateError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum ChatTemplateError: ClassifiedError, CustomStringConvertible, Sendable, Equatable {
     /// The template source matched none of the known families; carries a short excerpt of it.
     case unknownTemplate(String)
     /// The template looks like a llama.cpp family that Scribe does not render (carries llama.cpp's name for it).
@@ -21,6 +23,14 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Sendable, Equatab
             return "message role \"\(role)\" is not one of system, user, assistant"
         case .emptyConversation:
             return "the conversation has no messages"
+        }
+    }
+
+    /// A conversation is the job's input; a template Scribe cannot render is the model's.
+    public var kind: FailureKind {
+        switch self {
+        case .invalidRole, .emptyConversation: .invalidInput
+        case .unknownTemplate, .unsupportedFamily: .internal
         }
     }
 
