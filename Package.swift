@@ -26,7 +26,7 @@ let package = Package(
         // Runs before main in every binary that links Inference: refuses CPUs without AVX2/FMA
         // and picks OpenBLAS's kernel.
         .target(name: "CBLASBoot", linkerSettings: [.linkedLibrary("dl")]),
-        // What every module shares: the error taxonomy.
+        // What every module shares: the error taxonomy and the one JSON layer.
         .target(name: "ScribeCore"),
 
         // Compiled for x86-64-v3 (AVX2, FMA): the kernels' SIMD code is built for it, and
@@ -56,17 +56,17 @@ let package = Package(
         // Logs, Prometheus metrics and sd_notify for running under systemd; the status screen and progress bar.
         .target(
             name: "Operations",
-            dependencies: ["JobStore", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["ScribeCore", "JobStore", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Worker",
             dependencies: ["ScribeCore", "Engine", "Inference", "JobStore", "Operations", "Webhooks",
                            .product(name: "Logging", package: "swift-log")]),
         // OpenAI Batch API files: validation and output lines, pure; JobStore stores them.
-        .target(name: "Batches", dependencies: ["Engine", "JobStore"]),
+        .target(name: "Batches", dependencies: ["ScribeCore", "Engine", "JobStore"]),
         .executableTarget(
             name: "scribe",
             dependencies: [
-                "Inference", "Engine", "JobStore", "Webhooks", "Worker", "Operations", "Batches",
+                "ScribeCore", "Inference", "Engine", "JobStore", "Webhooks", "Worker", "Operations", "Batches",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -75,6 +75,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["JobStore", "Inference", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"),
+        .testTarget(name: "ScribeCoreTests", dependencies: ["ScribeCore"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import ScribeCore
 import Engine
 import JobStore
 

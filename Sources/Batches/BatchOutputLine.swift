@@ -1,3 +1,4 @@
+import ScribeCore
 import Engine
 import Foundation
 import JobStore
@@ -85,8 +86,7 @@ public enum BatchOutputLine {
 
     /// Every completion: the `choices` column when the job stored one, else its result.
     static func storedChoices(of row: BatchResultRow) -> [JobChoice] {
-        if let json = row.choicesJSON, let choices = try? JSONDecoder().decode([JobChoice].self, from: Data(json.utf8)),
-           !choices.isEmpty {
+        if let json = row.choicesJSON, let choices = JobChoice.stored(json), !choices.isEmpty {
             return choices
         }
         return [JobChoice(index: 0, text: row.result ?? "", finishReason: row.finishReason ?? "stop")]

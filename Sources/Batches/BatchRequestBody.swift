@@ -1,3 +1,4 @@
+import ScribeCore
 import Engine
 
 /// The two OpenAI endpoints a batch line may name.

@@ -1,3 +1,4 @@
+import ScribeCore
 import Inference
 
 /// What a job may ask for: every field's type, range and size, enforced the same way here
@@ -126,14 +127,7 @@ public enum JobContract {
 
     /// A job's params as JSON text, checked (see `params(_:fieldPrefix:)`).
     public static func params(json: String, fieldPrefix: String = "params.") throws(SamplingParamsError) -> SamplingParams {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(utf8: json.utf8)
-        } catch {
-            let whole = String(fieldPrefix.dropLast())
-            throw SamplingParamsError(field: whole, message: "\(whole) is not valid JSON: \(error)")
-        }
-        return try params(value, fieldPrefix: fieldPrefix)
+        try params(try SamplingParams.value(json: json, fieldPrefix: fieldPrefix), fieldPrefix: fieldPrefix)
     }
 
     /// A job's params, checked, with the bound on the result's size.

@@ -1,3 +1,4 @@
+import ScribeCore
 import Foundation
 import Logging
 
@@ -101,8 +102,8 @@ public final class BatchStore {
             }
             for request in requests {
                 if rows > 0 { chunk += "," }
-                chunk += "{\"custom_id\":" + Self.jsonString(request.customID)
-                    + ",\"prompt\":" + (request.prompt.map(Self.jsonString) ?? "null")
+                chunk += "{\"custom_id\":" + JSONValue.quoted(request.customID)
+                    + ",\"prompt\":" + (request.prompt.map(JSONValue.quoted) ?? "null")
                     + ",\"messages\":" + (request.messagesJSON ?? "null")
                     + ",\"params\":" + request.paramsJSON + "}"
                 rows += 1
@@ -125,10 +126,8 @@ public final class BatchStore {
     }
 
     private func insert(_ batch: NewBatch, status: BatchStatus, total: Int, errors: [BatchFileError]?) throws -> Int64 {
-        let metadata = batch.metadata.isEmpty ? nil
-            : "{" + batch.metadata.sorted { $0.key < $1.key }
-                .map { Self.jsonString($0.key) + ":" + Self.jsonString($0.value) }.joined(separator: ",") + "}"
-        let errorsJSON = try errors.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let metadata = batch.metadata.isEmpty ? nil : JSONValue.object(batch.metadata.mapValues { .string($0) }).jsonText
+        let errorsJSON = try errors.map { try JSONValue(encoding: $0).jsonText }
         let rows = try connection.query(
             """
             INSERT INTO scribe.batches (status, endpoint, model, input_file, completion_window, expires_at,
@@ -220,25 +219,5 @@ public final class BatchStore {
                 finishReason: row[4], promptTokens: row[5].flatMap { Int($0) }, completionTokens: row[6].flatMap { Int($0) },
                 error: row[7], choicesJSON: row[8], finishedAt: row[9].flatMap { Int64($0) })
         }
-    }
-
-    /// A JSON string literal, escaped as RFC 8259 requires.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\0": break  // PostgreSQL text cannot hold NUL
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,3 +1,4 @@
+import ScribeCore
 import Foundation
 import Logging
 
@@ -179,10 +180,10 @@ public final class DeliveryQueue {
         let rows = attempts.map { record in
             Row(id: record.delivery.id, attempt: record.delivery.attempt, outcome: record.outcome.name,
                 started_at: record.startedAt.timeIntervalSince1970, latency_ms: record.latency.map { $0.seconds * 1000 },
-                status_code: record.statusCode, remote_address: withoutNUL(record.remoteAddress),
-                error: withoutNUL(record.error), retry_seconds: record.outcome.retryDelay?.seconds,
-                response_excerpt: withoutNUL(record.responseExcerpt))
+                status_code: record.statusCode, remote_address: record.remoteAddress,
+                error: record.error, retry_seconds: record.outcome.retryDelay?.seconds,
+                response_excerpt: record.responseExcerpt)
         }
-        return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+        return try JSONValue(encoding: rows).jsonText
     }
 }

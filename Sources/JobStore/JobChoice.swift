@@ -1,7 +1,9 @@
+import ScribeCore
+
 /// One of a job's `n` completions, as stored in the `choices` column for jobs that asked
 /// for several completions or for logprobs (the engine's tokens already spelled out, so
 /// readers need no tokenizer). JSON keys are snake_case, as in the SQL contract.
-public struct JobChoice: Sendable, Equatable, Codable {
+public struct JobChoice: Sendable, Equatable, Encodable {
     public var index: Int
     public var text: String
     /// "stop", "length", "cancelled".
@@ -18,7 +20,7 @@ public struct JobChoice: Sendable, Equatable, Codable {
 
     /// A token's text, its UTF-8 bytes (a token may hold part of a character, so `token`
     /// alone can lose bytes), and its log-probability.
-    public struct TokenLogprob: Sendable, Equatable, Codable {
+    public struct TokenLogprob: Sendable, Equatable, Encodable {
         public var token: String
         public var bytes: [UInt8]
         public var logprob: Double
@@ -31,7 +33,7 @@ public struct JobChoice: Sendable, Equatable, Codable {
     }
 
     /// A generated token and the most likely alternatives at its position.
-    public struct TokenLogprobs: Sendable, Equatable, Codable {
+    public struct TokenLogprobs: Sendable, Equatable, Encodable {
         public var token: String
         public var bytes: [UInt8]
         public var logprob: Double
@@ -57,19 +59,49 @@ public struct JobChoice: Sendable, Equatable, Codable {
 }
 
 extension JobChoice {
-    /// What `jsonb` can hold: no NUL in strings, finite numbers only (a -inf logprob
-    /// becomes -9999, as OpenAI reports tokens of no probability).
+    /// What `jsonb` can hold: finite numbers only (a -inf logprob becomes -9999, as
+    /// OpenAI reports tokens of no probability). NUL the JSON writer drops.
     var storable: JobChoice {
         func finite(_ x: Double) -> Double { x.isFinite ? x : -9999 }
-        func clean(_ t: TokenLogprob) -> TokenLogprob {
-            TokenLogprob(token: withoutNUL(t.token) ?? "", bytes: t.bytes, logprob: finite(t.logprob))
-        }
         var copy = self
-        copy.text = withoutNUL(text) ?? ""
         copy.logprobs = logprobs?.map { entry in
-            TokenLogprobs(token: withoutNUL(entry.token) ?? "", bytes: entry.bytes, logprob: finite(entry.logprob),
-                          topLogprobs: entry.topLogprobs.map(clean))
+            TokenLogprobs(token: entry.token, bytes: entry.bytes, logprob: finite(entry.logprob),
+                          topLogprobs: entry.topLogprobs.map {
+                              TokenLogprob(token: $0.token, bytes: $0.bytes, logprob: finite($0.logprob))
+                          })
         }
         return copy
+    }
+
+    /// The choices a `choices` column holds (the shape `storable` writes); nil when the
+    /// text is not that shape.
+    public static func stored(_ json: String) -> [JobChoice]? {
+        guard case .array(let items)? = try? JSONValue.parse(json) else { return nil }
+        func logprob(_ value: JSONValue) -> TokenLogprob? {
+            guard case .object(let o) = value, case .string(let token)? = o["token"],
+                  case .array(let bytes)? = o["bytes"], let logprob = o["logprob"]?.doubleValue else { return nil }
+            let values = bytes.compactMap { $0.intValue.flatMap(UInt8.init(exactly:)) }
+            guard values.count == bytes.count else { return nil }
+            return TokenLogprob(token: token, bytes: values, logprob: logprob)
+        }
+        var choices: [JobChoice] = []
+        for item in items {
+            guard case .object(let o) = item, let index = o["index"]?.intValue, case .string(let text)? = o["text"],
+                  case .string(let finish)? = o["finish_reason"] else { return nil }
+            var choice = JobChoice(index: index, text: text, finishReason: finish)
+            if case .array(let entries)? = o["logprobs"] {
+                var parsed: [TokenLogprobs] = []
+                for entry in entries {
+                    guard let own = logprob(entry), case .object(let e) = entry,
+                          case .array(let top)? = e["top_logprobs"] else { return nil }
+                    let alternatives = top.compactMap(logprob)
+                    guard alternatives.count == top.count else { return nil }
+                    parsed.append(TokenLogprobs(token: own.token, bytes: own.bytes, logprob: own.logprob, topLogprobs: alternatives))
+                }
+                choice.logprobs = parsed
+            }
+            choices.append(choice)
+        }
+        return choices
     }
 }

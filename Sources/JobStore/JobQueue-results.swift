@@ -176,15 +176,15 @@ extension JobQueue {
         }
         let rows = results.map { result in
             var row = Row(
-                id: result.id, attempt: result.attempt, outcome: "succeeded", result: withoutNUL(result.text),
-                finish_reason: withoutNUL(result.finishReason), prompt_tokens: result.promptTokens,
+                id: result.id, attempt: result.attempt, outcome: "succeeded", result: result.text,
+                finish_reason: result.finishReason, prompt_tokens: result.promptTokens,
                 completion_tokens: result.completionTokens)
             switch result.outcome {
             case .succeeded: row.outcome = "succeeded"
             case .failed(let error):
-                (row.outcome, row.error, row.error_kind) = ("failed", withoutNUL(error), FailureKind.invalidInput.rawValue)
+                (row.outcome, row.error, row.error_kind) = ("failed", error, FailureKind.invalidInput.rawValue)
             case .retry(let error):
-                (row.outcome, row.error, row.error_kind) = ("retry", withoutNUL(error), FailureKind.internal.rawValue)
+                (row.outcome, row.error, row.error_kind) = ("retry", error, FailureKind.internal.rawValue)
             case .cancelled: row.outcome = "cancelled"
             }
             let timings = result.timings.filter { $0.value.isFinite }
@@ -192,6 +192,6 @@ extension JobQueue {
             row.choices = result.choices?.map(\.storable)
             return row
         }
-        return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+        return try JSONValue(encoding: rows).jsonText
     }
 }

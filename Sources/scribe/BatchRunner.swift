@@ -1,3 +1,4 @@
+import ScribeCore
 import ArgumentParser
 import Engine
 import Foundation
@@ -30,16 +31,6 @@ struct BatchRunner {
         return results
     }
 
-    /// Where a line fails to parse, in JSONSerialization's words ("Unexpected end of file …");
-    /// JSONDecoder only says the data was not valid JSON.
-    static func syntaxProblem(_ text: String) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-            return "the line is not valid JSON"
-        } catch let error as NSError {
-            return error.userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-        }
-    }
 
     func run(lines: [String], write: (String) -> Void) throws -> Summary {
         let start = ContinuousClock.now
@@ -79,7 +70,7 @@ struct BatchRunner {
                 pending[lineNumber] = ResultLine.error(id: echoedIDs.removeValue(forKey: lineNumber) ?? .null, line: lineNumber, message: error.description)
             } catch {
                 summary.errors += 1
-                pending[lineNumber] = ResultLine.error(id: .null, line: lineNumber, message: "invalid JSON: \(Self.syntaxProblem(text))")
+                pending[lineNumber] = ResultLine.error(id: .null, line: lineNumber, message: "invalid JSON: \(error)")
             }
             while engine.load >= window { collect(engine.step()) }
             flush()

@@ -1,3 +1,4 @@
+import ScribeCore
 import Engine
 import Foundation
 import JobStore
@@ -38,7 +39,7 @@ final class BenchDatabase: @unchecked Sendable {
     /// Adds `jobs` (objects with `prompt` or `messages`, and `params`) in one INSERT, as a
     /// user's batch import would.
     static func enqueue(_ jobs: [JSONValue], on connection: PostgresConnection) throws {
-        let rows = String(decoding: try JSONEncoder().encode(JSONValue.array(jobs)), as: UTF8.self)
+        let rows = JSONValue.array(jobs).jsonText
         try connection.query(
             """
             INSERT INTO scribe.jobs (prompt, messages, params)

@@ -1,3 +1,4 @@
+import ScribeCore
 import Foundation
 import Inference
 import Engine
@@ -112,9 +113,6 @@ struct BenchReport: Codable {
     }
 
     var json: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+        Data(((try? JSONValue(encoding: self, keys: .snakeCase))?.prettyText ?? "{}").utf8)
     }
 }

@@ -1,3 +1,4 @@
+import ScribeCore
 import Foundation
 
 /// What one run through the job table (or, for comparison, straight through the engine)
@@ -148,9 +149,6 @@ struct PipelineReport: Codable {
     }
 
     var json: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+        Data(((try? JSONValue(encoding: self, keys: .snakeCase))?.prettyText ?? "{}").utf8)
     }
 }

@@ -1,3 +1,4 @@
+import ScribeCore
 import Engine
 import Foundation
 import Inference
@@ -53,9 +54,5 @@ enum ResultLine {
         })
     }
 
-    static func json(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
+    static func json(_ value: JSONValue) -> String { value.jsonText }
 }

@@ -1,3 +1,4 @@
+import ScribeCore
 import ArgumentParser
 import Foundation
 import JobStore
@@ -28,15 +29,13 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         var connection: PostgresConnection? = try DatabaseConnection.open()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         while true {
             do {
                 let open = try connection ?? DatabaseConnection.open()
                 connection = open
                 let status = try QueueStatus.read(on: open)
                 if json {
-                    print(String(decoding: try encoder.encode(status), as: UTF8.self))
+                    print(try JSONValue(encoding: status).jsonText)
                 } else if watch {
                     redraw("scribe status, every \(interval)s (Ctrl-C to stop)\n\n" + StatusScreen.render(status))
                 } else {

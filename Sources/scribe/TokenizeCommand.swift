@@ -1,3 +1,4 @@
+import ScribeCore
 import ArgumentParser
 import Inference
 
@@ -19,6 +20,6 @@ struct TokenizeCommand: ParsableCommand {
         var bytes: [UInt8] = []
         while let line = readLine(strippingNewline: false) { bytes += Array(line.utf8) }
         let ids = tokenizer.encode(String(decoding: bytes, as: UTF8.self), parseSpecial: special, addSpecial: addSpecial)
-        print("[" + ids.map(String.init).joined(separator: ", ") + "]")
+        print(JSONValue.array(ids.map { .integer(Int64($0)) }).jsonText)
     }
 }

@@ -1,3 +1,4 @@
+import ScribeCore
 import Engine
 import Foundation
 import Inference
@@ -104,7 +105,7 @@ import TestSupport
         try #require(output.count == expectedLines.count)
 
         let errors: [Int: (id: JSONValue, words: String)] = [
-            3: (.null, "invalid JSON: Unexpected end of file"), 4: (.string("typo"), "max_tokenz"), 6: (.string("negative"), "max_tokens"),
+            3: (.null, "invalid JSON: unexpected end of text"), 4: (.string("typo"), "max_tokenz"), 6: (.string("negative"), "max_tokens"),
             7: (.string("empty"), "missing prompt or messages"), 9: (.null, "not a JSON object"),
         ]
         for (index, line) in zip(expectedLines, output) {

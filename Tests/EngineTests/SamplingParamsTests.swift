@@ -1,4 +1,5 @@
 import Engine
+import ScribeCore
 import Foundation
 import Inference
 import Testing
@@ -71,7 +72,7 @@ import Testing
         (#"{"temperature": "1"}"#, "params.temperature", #"params.temperature must be a number in [0, 100], got "1""#),
         (#"{"temperature": 1e400}"#, "params.temperature", nil),
         (#"{"logit_bias": {"5": 1e999}}"#, #"params.logit_bias["5"]"#, nil),
-        (#"{"temperature": NaN}"#, "params", nil),
+        (#"{"temperature": NaN}"#, "params.temperature", nil),
         (#"{"top_k": -2}"#, "params.top_k", "params.top_k must be -1, 0 (off) or an integer >= 1, got -2"),
         (#"{"top_k": 2.5}"#, "params.top_k", nil),
         (#"{"min_p": 1.1}"#, "params.min_p", "params.min_p must be a number in [0, 1], got 1.1"),
@@ -123,14 +124,12 @@ import Testing
         }
     }
 
-    @Test func codableRoundTripKeepsEveryField() throws {
+    @Test func encodingAndParsingBackKeepsEveryField() throws {
         let p = try SamplingParams.parse(json: Self.everyField)
-        let data = try JSONEncoder().encode(p)
-        #expect(try JSONDecoder().decode(SamplingParams.self, from: data) == p)
-        // Decoding validates too.
-        #expect(throws: SamplingParamsError.self) {
-            try JSONDecoder().decode(SamplingParams.self, from: Data(#"{"top_p": 2}"#.utf8))
-        }
+        #expect(try SamplingParams.parse(json: JSONValue(encoding: p).jsonText) == p)
+        // Foundation's encoder writes the same value.
+        let foundation = String(decoding: try JSONEncoder().encode(p), as: UTF8.self)
+        #expect(try JSONValue.parse(foundation) == JSONValue.parse(JSONValue(encoding: p).jsonText))
     }
 
     @Test func tokenIDsAreCheckedAgainstTheVocabulary() throws {

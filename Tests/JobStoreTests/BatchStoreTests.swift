@@ -186,7 +186,8 @@ import TestSupport
             ]
             _ = try queue.complete([JobResult(id: job.id, attempt: 1, outcome: .succeeded, text: "ab", choices: choices)])
             let row = try #require(try store.results(of: id).first)
-            let stored = try JSONDecoder().decode([JobChoice].self, from: Data(try #require(row.choicesJSON).utf8))
+            let json = try #require(row.choicesJSON)
+            let stored = try #require(JobChoice.stored(json))
             #expect(stored.map(\.text) == ["ab", "c"])  // NUL cannot be stored
             #expect(stored[0].logprobs?[0].logprob == -9999)  // nor can -inf
             #expect(stored[0].logprobs?[0].topLogprobs == [.init(token: "a", bytes: [0x61], logprob: -0.1)])

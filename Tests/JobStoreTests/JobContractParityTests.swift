@@ -1,3 +1,4 @@
+import ScribeCore
 import Batches
 import Engine
 import Foundation

@@ -1,3 +1,4 @@
+import ScribeCore
 import Foundation
 import Inference
 
@@ -12,15 +13,19 @@ extension SamplingParams {
     public static func parse(
         json: String, ignoring: Set<String> = [], fieldPrefix: String = "params."
     ) throws(SamplingParamsError) -> SamplingParams {
-        let value: JSONValue
+        try parse(try value(json: json, fieldPrefix: fieldPrefix), ignoring: ignoring, fieldPrefix: fieldPrefix)
+    }
+
+    /// Parameters' JSON text as a value; text that is not JSON is refused naming the member
+    /// at fault when there is one (`params.temperature is not valid JSON: number 1e400 is
+    /// out of range …`).
+    public static func value(json: String, fieldPrefix: String = "params.") throws(SamplingParamsError) -> JSONValue {
         do {
-            value = try JSONValue.parse(json)
-        } catch let error as DecodingError {
-            throw jsonError(error, fieldPrefix: fieldPrefix)
+            return try JSONValue.parse(json)
         } catch {
-            throw SamplingParamsError(field: whole(fieldPrefix), message: "\(whole(fieldPrefix)) is not valid JSON: \(error)")
+            let field = error.field(prefix: fieldPrefix) ?? whole(fieldPrefix)
+            throw SamplingParamsError(field: field, message: "\(field) is not valid JSON: \(error)")
         }
-        return try parse(value, ignoring: ignoring, fieldPrefix: fieldPrefix)
     }
 
     /// Parses an already-decoded JSON value, which must be an object.
@@ -78,22 +83,6 @@ extension SamplingParams {
 
     private static func whole(_ prefix: String) -> String {
         prefix.hasSuffix(".") ? String(prefix.dropLast()) : (prefix.isEmpty ? "sampling parameters" : prefix)
-    }
-
-    private static func jsonError(_ error: DecodingError, fieldPrefix: String) -> SamplingParamsError {
-        let context: DecodingError.Context? = switch error {
-        case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c): c
-        @unknown default: nil
-        }
-        // Field names as `.top_p`, array indices as `[1]`, other keys (logit_bias's) as `["5"]`.
-        let path = context?.codingPath.map { key -> String in
-            if let index = key.intValue { return "[\(index)]" }
-            let isName = key.stringValue.allSatisfy { $0 == "_" || ("a"..."z").contains($0) }
-            return isName ? ".\(key.stringValue)" : "[\"\(key.stringValue)\"]"
-        }.joined() ?? ""
-        let field = path.isEmpty ? whole(fieldPrefix) : fieldPrefix + path.dropFirst(path.hasPrefix(".") ? 1 : 0)
-        let reason = context?.underlyingError.map { "\($0)" } ?? context?.debugDescription ?? "\(error)"
-        return SamplingParamsError(field: field, message: "\(field) is not valid JSON: \(reason)")
     }
 
     /// Levenshtein distance, for "did you mean" hints on short field names.

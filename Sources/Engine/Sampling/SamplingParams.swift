@@ -1,3 +1,4 @@
+import ScribeCore
 import Inference
 
 /// Per-request sampling parameters with vLLM/OpenAI names, meanings and defaults.
@@ -76,13 +77,8 @@ public struct SamplingParams: Sendable, Equatable {
     }
 }
 
-extension SamplingParams: Codable {
-    /// Decodes through the validating parser, so a stored or received value is always valid.
-    public init(from decoder: any Decoder) throws {
-        let value = try JSONValue(from: decoder)
-        self = try SamplingParams.parse(value, fieldPrefix: "")
-    }
-
+/// Read back with `SamplingParams.parse`, the validating parser.
+extension SamplingParams: Encodable {
     public func encode(to encoder: any Encoder) throws {
         var object: [String: JSONValue] = [
             "temperature": .number(temperature), "top_k": .integer(Int64(topK)),

@@ -1,3 +1,4 @@
+import ScribeCore
 import Logging
 
 /// `{"ts":"…","level":"info","msg":"Job finished","logger":"scribe.worker","job.id":"42"}`:
@@ -7,15 +8,15 @@ enum JSONLogEncoder {
     static func encode(_ record: LogRecord) -> String {
         var line = "{"
         line.reserveCapacity(160)
-        appendMember(&line, "ts", first: true) { appendString(&$0, record.timestamp) }
-        appendMember(&line, "level") { appendString(&$0, record.level.rawValue) }
-        appendMember(&line, "msg") { appendString(&$0, record.message) }
-        appendMember(&line, "logger") { appendString(&$0, record.label) }
+        appendMember(&line, "ts", first: true) { JSONValue.appendString(record.timestamp, to: &$0) }
+        appendMember(&line, "level") { JSONValue.appendString(record.level.rawValue, to: &$0) }
+        appendMember(&line, "msg") { JSONValue.appendString(record.message, to: &$0) }
+        appendMember(&line, "logger") { JSONValue.appendString(record.label, to: &$0) }
         for (key, value) in record.flattenedMetadata {
             appendMember(&line, key) { appendValue(&$0, value) }
         }
         if let error = record.error {
-            appendMember(&line, "error") { appendString(&$0, error) }
+            appendMember(&line, "error") { JSONValue.appendString(error, to: &$0) }
         }
         return line + "}"
     }
@@ -24,7 +25,7 @@ enum JSONLogEncoder {
         _ line: inout String, _ key: String, first: Bool = false, _ value: (inout String) -> Void
     ) {
         if !first { line += "," }
-        appendString(&line, key)
+        JSONValue.appendString(key, to: &line)
         line += ":"
         value(&line)
     }
@@ -32,12 +33,12 @@ enum JSONLogEncoder {
     static func appendValue(_ line: inout String, _ value: Logger.MetadataValue) {
         switch value {
         case .string(let string):
-            appendString(&line, string)
+            JSONValue.appendString(string, to: &line)
         case .stringConvertible(let convertible):
             if let number = jsonNumber(convertible) {
                 line += number
             } else {
-                appendString(&line, convertible.description)
+                JSONValue.appendString(convertible.description, to: &line)
             }
         case .array(let values):
             line += "["
@@ -66,22 +67,4 @@ enum JSONLogEncoder {
         }
     }
 
-    /// RFC 8259 string: quotes, backslashes and control characters escaped; U+2028 and
-    /// U+2029 too, so a line is also valid JavaScript.
-    static func appendString(_ line: inout String, _ text: String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}":
-                line += LogfmtEncoder.unicodeEscape(scalar)
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
-    }
 }

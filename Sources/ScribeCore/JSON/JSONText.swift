@@ -1,18 +1,46 @@
-/// JSON text straight to and from ``JSONValue``, for bulk input such as a batch file of
-/// 50,000 lines: going through `JSONDecoder`'s `Decodable` machinery (which
-/// ``JSONValue/parse(_:)`` does) spends ~10× longer, mostly on failed `try?` decodes and
-/// coding paths. Same values: a number without fraction or exponent that fits `Int64` is
-/// `.integer`, a larger non-negative one `.unsignedInteger`, others `.number` (an
-/// integral one that fits `Int64`, like `1.0` or `1e2`, is `.integer` too). Unlike
-/// `JSONDecoder`, a key given twice in one object is refused: which one counts is
-/// ambiguous, and readers of the same file may disagree.
+/// Scribe's one JSON layer: this parser, this writer and its one string escaper; Codable
+/// types go through `JSONValue(encoding:)` and `JSONValue.decode(_:)`. Straight to and from
+/// ``JSONValue``, fast enough for a batch file of 50,000 lines (Foundation's `JSONDecoder`
+/// spends ~10× longer). Numbers: one without fraction or exponent that fits `Int64` is
+/// `.integer`, a larger non-negative one `.unsignedInteger`, others `.number` (an integral
+/// one that fits `Int64`, like `1.0` or `1e2`, is `.integer` too); one beyond `Double`'s
+/// range (`1e400`) is refused. A key given twice in one object is refused: which one
+/// counts is ambiguous, and readers of the same file may disagree.
 extension JSONValue {
     /// Where and why a text is not JSON.
     public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+        public enum PathComponent: Sendable, Equatable {
+            case key(String)
+            case index(Int)
+        }
+
         /// 1-based byte offset into the text.
         public var column: Int
         public var reason: String
+        /// The member whose value is at fault (`temperature` for `{"temperature": 1e400}`);
+        /// empty when the fault is in the document's own structure.
+        public var path: [PathComponent] = []
         public var description: String { "\(reason) at column \(column)" }
+
+        /// The member at fault as a field name after `prefix`: names as `.top_p`, other keys
+        /// (logit_bias's) as `["5"]`, indices as `[1]` (`params.logit_bias["5"]`); nil at the top.
+        public func field(prefix: String) -> String? {
+            guard !path.isEmpty else { return nil }
+            let text = path.map { component -> String in
+                switch component {
+                case .index(let index): "[\(index)]"
+                case .key(let key) where key.allSatisfy({ $0 == "_" || ("a"..."z").contains($0) }): ".\(key)"
+                case .key(let key): "[\(JSONValue.quoted(key))]"
+                }
+            }.joined()
+            return prefix + (text.hasPrefix(".") && (prefix.isEmpty || prefix.hasSuffix(".")) ? String(text.dropFirst()) : text)
+        }
+
+        func inside(_ component: PathComponent) -> SyntaxError {
+            var error = self
+            error.path.insert(component, at: 0)
+            return error
+        }
     }
 
     /// Parses one JSON document (surrounding whitespace allowed).
@@ -26,42 +54,73 @@ extension JSONValue {
         }
     }
 
-    /// Compact JSON text with object keys sorted, slashes unescaped: what
-    /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes.
+    /// Parses one JSON document (surrounding whitespace allowed).
+    public static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
+        try parse(utf8: text.utf8)
+    }
+
+    /// Compact JSON text, object keys sorted (the same value always gives the same bytes).
     public var jsonText: String {
         var out = ""
-        write(to: &out)
+        write(to: &out, indent: nil)
         return out
     }
 
-    private func write(to out: inout String) {
+    /// JSON text for people: two-space indentation, object keys sorted.
+    public var prettyText: String {
+        var out = ""
+        write(to: &out, indent: "")
+        return out
+    }
+
+    private func write(to out: inout String, indent: String?) {
+        let inner = indent.map { $0 + "  " }
+        func newline(_ level: String?) {
+            if let level { out += "\n" + level }
+        }
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
         case .unsignedInteger(let u): out += String(u)
-        case .number(let x): out += x.isFinite ? "\(x)" : "null"
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .number(let x): out += JSONValue.numberText(x)
+        case .string(let s): JSONValue.appendString(s, to: &out)
         case .array(let items):
             out += "["
             for (index, item) in items.enumerated() {
                 if index > 0 { out += "," }
-                item.write(to: &out)
+                newline(inner)
+                item.write(to: &out, indent: inner)
             }
+            if !items.isEmpty { newline(indent) }
             out += "]"
         case .object(let object):
             out += "{"
             for (index, key) in object.keys.sorted().enumerated() {
                 if index > 0 { out += "," }
-                JSONValue.writeString(key, to: &out)
-                out += ":"
-                object[key]!.write(to: &out)
+                newline(inner)
+                JSONValue.appendString(key, to: &out)
+                out += indent == nil ? ":" : ": "
+                object[key]!.write(to: &out, indent: inner)
             }
+            if !object.isEmpty { newline(indent) }
             out += "}"
         }
     }
 
-    private static func writeString(_ text: String, to out: inout String) {
+    /// The shortest text that reads back as `x`: `20` rather than `20.0` (as Foundation's
+    /// encoder writes it, and as jsonb keeps it); `null` for what JSON cannot hold.
+    static func numberText(_ x: Double) -> String {
+        guard x.isFinite else { return "null" }
+        if x.rounded() == x, abs(x) < 0x1p53 { return String(Int64(x)) }
+        return "\(x)"
+    }
+
+    /// The one JSON string escaper: `"` and `\` escaped, control characters, DEL, U+2028 and
+    /// U+2029 as escapes (so a line is valid JavaScript too), `/` left alone, and NUL dropped:
+    /// PostgreSQL's text and jsonb cannot hold it, and one rule everywhere keeps a result
+    /// the same in the database, in a batch output file and in `scribe generate`'s output.
+    public static func appendString(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -72,13 +131,21 @@ extension JSONValue {
             case "\t": out += "\\t"
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
+            case "\0": break
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}":
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
         out += "\""
+    }
+
+    /// `text` as a JSON string literal (see `appendString`).
+    public static func quoted(_ text: String) -> String {
+        var out = ""
+        appendString(text, to: &out)
+        return out
     }
 }
 
@@ -156,7 +223,11 @@ private struct JSONTextParser {
                 throw error("duplicate key \"\(key)\"")
             }
             try expect(UInt8(ascii: ":"), "':'")
-            object[key] = try value(depth: depth + 1)
+            do {
+                object[key] = try value(depth: depth + 1)
+            } catch {
+                throw error.inside(.key(key))
+            }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of text, expected ',' or '}'") }
             switch bytes[position] {
@@ -176,7 +247,11 @@ private struct JSONTextParser {
             return .array(items)
         }
         while true {
-            items.append(try value(depth: depth + 1))
+            do {
+                items.append(try value(depth: depth + 1))
+            } catch {
+                throw error.inside(.index(items.count))
+            }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of text, expected ',' or ']'") }
             switch bytes[position] {
