@@ -74,7 +74,7 @@ struct DispatcherStateMachine {
     private(set) var connected = false
     private var everConnected = false
     private var reconnectAt: ContinuousClock.Instant?
-    private var reconnectDelay = Duration.milliseconds(100)
+    private var backoff: ReconnectBackoff
     private var connectAttempts = 0
 
     /// Claimed and being checked or resolved, by delivery.
@@ -101,6 +101,7 @@ struct DispatcherStateMachine {
         self.configuration = configuration
         nextClaim = now
         nextRescue = now
+        backoff = ReconnectBackoff(cap: configuration.maxReconnectDelay)
         self.random = random
     }
 
@@ -135,7 +136,7 @@ struct DispatcherStateMachine {
         case .connected:
             connected = true
             reconnectAt = nil
-            reconnectDelay = .milliseconds(100)
+            backoff.reset()
             claimWanted = true  // deliveries may have come due while we were away
             if everConnected { actions.append(.reconnected) }
             everConnected = true
@@ -247,9 +248,8 @@ struct DispatcherStateMachine {
         switch action {
         case .connect(let attempt):
             connected = false
-            let delay = reconnectDelay * jitter()
+            let delay = backoff.wait(using: &random)
             reconnectAt = now + delay
-            reconnectDelay = min(reconnectDelay * 2, configuration.maxReconnectDelay)
             return [.log(attempt == 1 || attempt % 10 == 0 ? .warning : .debug, "Database unreachable", [
                 "error.message": error, "connect.attempt": "\(attempt)",
                 "retry.in_ms": "\(Int(delay / .milliseconds(1)))"])]
@@ -283,8 +283,7 @@ struct DispatcherStateMachine {
         connected = false
         claimAsked = nil
         rescueRunning = false
-        reconnectAt = now + reconnectDelay * jitter()
-        reconnectDelay = min(reconnectDelay * 2, configuration.maxReconnectDelay)
+        reconnectAt = now + backoff.wait(using: &random)
         connectAttempts = 0
         return [.log(.warning, "Database connection lost", [
             "error.message": error, "webhooks.unwritten": "\(unwritten.count)"])]

@@ -56,7 +56,10 @@ public struct HTTPTransferError: ClassifiedError, CustomStringConvertible, Senda
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR,
              CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_SSL_CONNECT_ERROR:
             reason = .connection
-        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: reason = .invalidRequest
+        // Not CURLE_UNSUPPORTED_PROTOCOL: the guard refuses other schemes before sending, so
+        // libcurl says it only of a reply that is not HTTP (HTTP/0.9): the receiver's
+        // trouble, which may pass.
+        case CURLE_URL_MALFORMAT: reason = .invalidRequest
         default: reason = .other
         }
         let reason = String(cString: curl_easy_strerror(code))

@@ -19,7 +19,8 @@ enum JobTranslation {
         }
     }
 
-    static func result(_ result: GenerationResult, for job: ClaimedJob, tokenizer: Tokenizer) -> JobResult {
+    static func result(_ result: GenerationResult, for job: ClaimedJob, tokenizer: Tokenizer,
+                       maxBytes: Int = JobResult.maxStoredBytes) -> JobResult {
         var timings = [
             "queued_ms": result.timings.queued * 1000,
             "first_token_ms": result.timings.firstToken * 1000,
@@ -41,7 +42,7 @@ enum JobTranslation {
                 finishReason: first.finishReason.rawValue, promptTokens: result.promptTokens,
                 completionTokens: result.completionTokens, timings: timings,
                 choices: choices(completions, tokenizer: tokenizer))
-            return bounded(stored)
+            return bounded(stored, maxBytes: maxBytes)
         }
     }
 
@@ -51,14 +52,15 @@ enum JobTranslation {
     }
 
     /// The result, or a failure saying why it cannot be stored when it is over
-    /// `JobResult.maxStoredBytes`: that job fails, and only that one.
-    static func bounded(_ result: JobResult) -> JobResult {
+    /// `maxBytes` (`JobResult.maxStoredBytes` unless the worker sets less): that job
+    /// fails, and only that one.
+    static func bounded(_ result: JobResult, maxBytes: Int = JobResult.maxStoredBytes) -> JobResult {
         let size = result.estimatedStoredBytes
-        guard size > JobResult.maxStoredBytes else { return result }
+        guard size > maxBytes else { return result }
         let megabytes = { (bytes: Int) in (bytes + (1 << 20) - 1) >> 20 }
         return JobResult(
             id: result.id, attempt: result.attempt,
-            outcome: .failed(error: "the result is about \(megabytes(size)) MB as JSON, over the \(megabytes(JobResult.maxStoredBytes)) MB "
+            outcome: .failed(error: "the result is about \(megabytes(size)) MB as JSON, over the \(megabytes(maxBytes)) MB "
                 + "a job's result may take (text, choices and logprobs): ask for fewer completions (n), tokens (max_tokens) or logprobs"),
             promptTokens: result.promptTokens, completionTokens: result.completionTokens, timings: result.timings)
     }

@@ -143,7 +143,8 @@ public final class Worker: @unchecked Sendable {
             metrics.promptTokens.add(UInt64(result.promptTokens))
             if result.timings.firstToken > 0 { metrics.timeToFirstToken.observe(result.timings.firstToken) }
             metrics.jobLatency.observe(Date().timeIntervalSince(job.createdAt))
-            return JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer)
+            return JobTranslation.result(result, for: job, tokenizer: loop.engine.model.tokenizer,
+                                         maxBytes: configuration.maxResultBytes)
         }
     }
 

@@ -1,4 +1,5 @@
 import Engine
+import JobStore
 
 /// How a worker daemon runs (`scribe worker` flags and their environment defaults).
 public struct WorkerConfiguration: Sendable {
@@ -17,6 +18,9 @@ public struct WorkerConfiguration: Sendable {
     public var batchSweepInterval: Duration = .seconds(5)
     /// Jobs claimed beyond the running slots, so a new one joins at the very next step.
     public var prefetch: Int
+    /// A result larger than this as JSON fails its job with the reason (at most, and by
+    /// default, `JobResult.maxStoredBytes`).
+    public var maxResultBytes = JobResult.maxStoredBytes
 
     public init(engine: EngineConfiguration, modelName: String) {
         self.engine = engine

@@ -84,7 +84,7 @@ struct WorkerStateMachine {
     private(set) var connected = false
     /// When the next connection attempt is due while disconnected.
     private var reconnectAt: ContinuousClock.Instant?
-    private var reconnectDelay = Duration.milliseconds(100)
+    private var backoff = ReconnectBackoff(cap: .seconds(5))
     private var connectAttempts = 0
     /// Whether a connection ever succeeded: the next one is a reconnection.
     private(set) var everConnected = false
@@ -164,7 +164,7 @@ struct WorkerStateMachine {
         case .connected:
             connected = true
             reconnectAt = nil
-            reconnectDelay = .milliseconds(100)
+            backoff.reset()
             claimWanted = true  // work queued while away sent no notification that survived
             if !everConnected {
                 everConnected = true
@@ -337,7 +337,7 @@ struct WorkerStateMachine {
         }
     }
 
-    private mutating func jitter() -> Double { 0.8 + 0.4 * Double(random.next() >> 11) / Double(1 << 53) }
+    private mutating func jitter() -> Double { Double.random(in: 0.8...1.2, using: &random) }
 
     private mutating func beginDrain(now: ContinuousClock.Instant) -> [Action] {
         guard phase == .running else { return [] }
@@ -403,9 +403,8 @@ struct WorkerStateMachine {
         case .retention: choreRunning.remove(.retention)
         case .connect(let attempt):
             connected = false
-            let delay = reconnectDelay * jitter()
+            let delay = backoff.wait(using: &random)
             reconnectAt = now + delay
-            reconnectDelay = min(reconnectDelay * 2, .seconds(5))
             actions.append(.status(everConnected
                 ? "database unavailable, reconnecting (attempt \(attempt)): \(error)"
                 : "waiting for the database (attempt \(attempt)): \(error)"))
@@ -432,7 +431,7 @@ struct WorkerStateMachine {
         connected = false
         choreRunning = []
         claimAsked = nil
-        reconnectAt = now + reconnectDelay * jitter()
+        reconnectAt = now + backoff.wait(using: &random)
         connectAttempts = 0
         return [.log(WorkerLog(.warning, "Database connection lost", [
             "error": "\(error)", "results.pending": "\(unwritten.count)"]))]

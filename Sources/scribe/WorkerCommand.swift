@@ -51,6 +51,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Seconds between retention passes (default: $SCRIBE_RETENTION_INTERVAL, else 600).")
     var retentionInterval: Double?
 
+    @Option(help: "A job whose result is larger than this as JSON fails with the reason; at most and by default 64 (default: $SCRIBE_MAX_RESULT_MB).")
+    var maxResultMb: Double?
+
     @Flag(help: "Apply pending database migrations before starting.")
     var migrate = false
 
@@ -92,6 +95,8 @@ struct WorkerCommand: ParsableCommand {
         configuration.retention = days > 0 ? .seconds(days * 86400) : nil
         let retentionSeconds = setting(retentionInterval, "SCRIBE_RETENTION_INTERVAL", { Double($0) }, 600)
         configuration.retentionInterval = .milliseconds(Int(max(0.1, retentionSeconds) * 1000))
+        let resultMegabytes = setting(maxResultMb, "SCRIBE_MAX_RESULT_MB", { Double($0) }, 64)
+        configuration.maxResultBytes = min(JobResult.maxStoredBytes, max(1 << 10, Int(resultMegabytes * 1_048_576)))
 
         var server: MetricsServer?
         if let port = metricsPort ?? environment["SCRIBE_METRICS_PORT"].flatMap({ Int($0) }) {

@@ -1,6 +1,11 @@
+import Foundation
+import ScribeCore
 import Testing
 import TestSupport
 import Webhooks
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite struct HTTPClientTests {
     @Test func postsTheBodyAndHeadersAndReadsTheResponse() throws {
@@ -38,6 +43,35 @@ import Webhooks
             try HTTPClient.send(HTTPRequest(url: url))
         }
         #expect(error?.reason == .connection)
+    }
+
+    /// Found by Ops/chaos: a receiver answering with bytes that are not HTTP was given up at
+    /// once, as if the URL could never work.
+    @Test func aReplyThatIsNotHTTPIsWorthRetrying() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try #require(withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        })
+        let port = UInt16(bigEndian: address.sin_port)
+        Thread.detachNewThread {
+            let connection = accept(listener, nil, nil)
+            var request = [UInt8](repeating: 0, count: 4096)
+            _ = read(connection, &request, request.count)
+            let garbage = Array("this is not HTTP\r\n\r\n".utf8)
+            _ = write(connection, garbage, garbage.count)
+            close(connection)
+        }
+        let error = #expect(throws: HTTPTransferError.self) {
+            try HTTPClient.send(HTTPRequest(url: "http://127.0.0.1:\(port)/"))
+        }
+        #expect(error?.kind == .transient, "\(String(describing: error))")
     }
 
     @Test func aSlowReceiverTimesOut() throws {

@@ -1,3 +1,4 @@
+import ScribeCore
 import Logging
 
 /// `ts=… level=info msg="Job finished" logger=scribe.worker job.id=42`: one line per
@@ -58,27 +59,7 @@ enum LogfmtEncoder {
             line += value
             return
         }
-        line += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F
-                || (scalar.value >= 0x80 && scalar.properties.generalCategory == .control)
-                || scalar == "\u{2028}" || scalar == "\u{2029}":
-                line += unicodeEscape(scalar)
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
-    }
-
-    /// `\u001b`: what JSON and go-logfmt both read back.
-    static func unicodeEscape(_ scalar: Unicode.Scalar) -> String {
-        let hex = String(scalar.value, radix: 16)
-        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        // Quoted as a JSON string: what go-logfmt reads back too.
+        JSONValue.appendString(value, to: &line)
     }
 }

@@ -116,8 +116,9 @@ extension JSONValue {
         return "\(x)"
     }
 
-    /// The one JSON string escaper: `"` and `\` escaped, control characters, DEL, U+2028 and
-    /// U+2029 as escapes (so a line is valid JavaScript too), `/` left alone, and NUL dropped:
+    /// The one JSON string escaper (logfmt's quoted values too): `"` and `\` escaped, control
+    /// characters (C0, DEL, C1), U+2028 and U+2029 as escapes (so a line is valid
+    /// JavaScript too), `/` left alone, and NUL dropped:
     /// PostgreSQL's text and jsonb cannot hold it, and one rule everywhere keeps a result
     /// the same in the database, in a batch output file and in `scribe generate`'s output.
     public static func appendString(_ text: String, to out: inout String) {
@@ -132,7 +133,8 @@ extension JSONValue {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             case "\0": break
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}":
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+                || scalar == "\u{2028}" || scalar == "\u{2029}":
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
