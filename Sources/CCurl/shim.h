@@ -6,6 +6,7 @@
 // Swift cannot call; these typed wrappers pass exactly one argument of a known type.
 
 typedef size_t (*scribe_curl_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+typedef curl_socket_t (*scribe_curl_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
 
 static inline CURLcode scribe_curl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -24,6 +25,9 @@ static inline CURLcode scribe_curl_easy_setopt_slist(CURL *handle, CURLoption op
 }
 static inline CURLcode scribe_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, scribe_curl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode scribe_curl_easy_setopt_opensocket(CURL *handle, scribe_curl_opensocket_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, value);
 }
 static inline CURLcode scribe_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);

@@ -7,6 +7,8 @@ final class CurlEasy {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var resolveList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// Held for libcurl's socket callback while the handle lives.
+    private let gate: ConnectGate?
 
     static let userAgent = "scribe/\(ScribeVersion.string)"
 
@@ -25,6 +27,7 @@ final class CurlEasy {
         for entry in request.resolveOverrides {
             resolveList = curl_slist_append(resolveList, entry)
         }
+        gate = request.connectOnlyTo.map(ConnectGate.init(allowed:))
         try configure(request)
     }
 
@@ -43,6 +46,10 @@ final class CurlEasy {
         try check(scribe_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
         if resolveList != nil {
             try check(scribe_curl_easy_setopt_slist(handle, CURLOPT_RESOLVE, resolveList))
+        }
+        if let gate {
+            try check(scribe_curl_easy_setopt_opensocket(handle, ConnectGate.openSocket))
+            try check(scribe_curl_easy_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(gate).toOpaque()))
         }
         // Only http(s), also after a redirect, and never through a proxy from the
         // environment (http_proxy ...): the proxy would resolve the name, not us.
@@ -81,6 +88,9 @@ final class CurlEasy {
 
     /// The response once libcurl reports the transfer done with `code`.
     func response(for code: CURLcode) throws -> HTTPResponse {
+        if code != CURLE_OK, let refused = gate?.refused {
+            throw HTTPTransferError(refusedAddress: refused)
+        }
         guard code == CURLE_OK else {
             throw HTTPTransferError(code, detail: String(cString: errorBuffer))
         }

@@ -28,8 +28,11 @@ final class DeliveryTransfer {
         if IPAddress(url.host) == nil {
             let port = url.port ?? (url.scheme == "https" ? 443 : 80)
             let pinned = addresses.map(\.resolveEntryForm).joined(separator: ",")
-            request.resolveOverrides = ["\(url.host):\(port):\(pinned)"]
+            request.resolveOverrides = Set([url.host, url.hostAsWritten, url.host + "."]).sorted().map {
+                "\($0):\(port):\(pinned)"
+            }
         }
+        request.connectOnlyTo = addresses
         easy = try CurlEasy(request)
     }
 
@@ -52,7 +55,8 @@ final class DeliveryTransfer {
             result = .response(status: response.status, retryAfter: retryAfter)
         } catch let failure as HTTPTransferError {
             error = failure.message
-            result = .transportFailure(failure.kind)
+            // Refused at connect time: as refused by the guard before sending.
+            result = failure.reason == .refusedAddress ? .refused : .transportFailure(failure.kind)
         } catch {
             result = .transportFailure(.transient)  // response(for:) throws nothing else
         }

@@ -1,8 +1,10 @@
 /// Where webhooks may be sent: the SSRF guard. Its decision is a pure function of the
 /// URL's scheme and host and the addresses the host resolved to; the dispatcher resolves
-/// the name itself and pins the transfer to the addresses allowed here (CURLOPT_RESOLVE),
-/// so a DNS answer that changes between the check and the connection (rebinding) cannot
-/// reach anything the guard did not see.
+/// the name itself (lowercase, without a trailing dot, as `WebhookURL` normalises it),
+/// pins the transfer to the addresses allowed here (CURLOPT_RESOLVE, under every spelling
+/// of the host), and checks again as libcurl opens the socket (`ConnectGate`): whatever
+/// libcurl resolves on its own, and whatever a DNS answer changed since the check
+/// (rebinding), nothing the guard did not see is connected to.
 ///
 /// Rules, first match wins, checked for every resolved address:
 /// 1. The scheme must be `http` or `https`.

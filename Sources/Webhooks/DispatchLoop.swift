@@ -142,7 +142,8 @@ final class DispatchLoop {
     /// resolved off this thread and decided when its answer is taken from the mailbox.
     private func prepare(_ delivery: ClaimedDelivery) -> DispatcherStateMachine.Event? {
         guard let url = WebhookURL(delivery.url) else {
-            return Self.refused(delivery, reason: "callback URL \(delivery.url) cannot be parsed")
+            let hint = delivery.url.allSatisfy(\.isASCII) ? "" : " (write a host with non-ASCII letters in punycode, xn--…)"
+            return Self.refused(delivery, reason: "callback URL \(delivery.url) cannot be parsed\(hint)")
         }
         if case .refuse(let reason) = configuration.destinations.precheck(scheme: url.scheme, host: url.host) {
             return Self.refused(delivery, reason: reason)

@@ -15,6 +15,9 @@ public struct HTTPRequest: Sendable {
     /// CURLOPT_RESOLVE entries, `host:port:address[,address]`: connect to these addresses
     /// instead of resolving the host (the destination guard's pinning).
     public var resolveOverrides: [String] = []
+    /// When set, a socket is opened only to one of these addresses, checked as libcurl
+    /// opens it (`ConnectGate`); any other fails the transfer with `.refusedAddress`.
+    public var connectOnlyTo: [IPAddress]?
 
     public init(method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.method = method
@@ -40,14 +43,14 @@ public struct HTTPResponse: Sendable {
 
 /// A transfer that did not produce an HTTP response: refused, timed out, bad URL, TLS ...
 public struct HTTPTransferError: ClassifiedError, CustomStringConvertible, Sendable {
-    public enum Reason: Sendable { case timeout, connection, invalidRequest, other }
+    public enum Reason: Sendable { case timeout, connection, invalidRequest, refusedAddress, other }
     public var reason: Reason
     /// libcurl's result code, for the log.
     public var code: Int
     public var message: String
     public var description: String { message }
     /// A URL that can never work is the input's fault; no answer may come next time.
-    public var kind: FailureKind { reason == .invalidRequest ? .invalidInput : .transient }
+    public var kind: FailureKind { reason == .invalidRequest || reason == .refusedAddress ? .invalidInput : .transient }
 
     init(_ code: CURLcode, detail: String) {
         self.code = Int(code.rawValue)
@@ -64,6 +67,15 @@ public struct HTTPTransferError: ClassifiedError, CustomStringConvertible, Senda
         }
         let reason = String(cString: curl_easy_strerror(code))
         message = detail.isEmpty ? reason : "\(reason): \(detail)"
+    }
+
+    /// The connect-time check refused `address`: the host resolved to an address the
+    /// destination guard never checked.
+    init(refusedAddress address: IPAddress) {
+        code = Int(CURLE_COULDNT_CONNECT.rawValue)
+        reason = .refusedAddress
+        message = "connection to \(address) refused: not an address the destination guard checked "
+            + "(the host resolved differently when connecting)"
     }
 }
 
