@@ -9,8 +9,12 @@ import Glibc
 /// (`scribe webhooks dispatch`, and the worker).
 struct WebhookOptions: ParsableArguments {
     @Option(name: .customLong("webhook-secret"),
-            help: "Signing secret whsec_<base64>, repeatable, newest first (default: $SCRIBE_WEBHOOK_SECRETS, comma-separated). Without one, webhooks are sent unsigned.")
+            help: "Signing secret whsec_<base64>, repeatable, newest first (default: $SCRIBE_WEBHOOK_SECRETS, comma-separated). Without one the dispatcher does not start, unless --webhook-unsigned.")
     var secrets: [String] = []
+
+    @Flag(name: .customLong("webhook-unsigned"),
+          help: "Send webhooks unsigned when no secret is configured (default: $SCRIBE_WEBHOOK_UNSIGNED=1; otherwise no secret is an error).")
+    var unsigned = false
 
     @Option(name: .customLong("webhook-concurrency"), help: "Webhook deliveries in flight at once.")
     var concurrency = 64
@@ -73,6 +77,12 @@ struct WebhookOptions: ParsableArguments {
         let secretList = secrets.isEmpty
             ? try WebhookSecret.list(environment["SCRIBE_WEBHOOK_SECRETS"] ?? "")
             : try secrets.map(WebhookSecret.init)
+        // Unsigned webhooks let anyone who can reach a receiver forge Scribe's calls: only when asked.
+        guard !secretList.isEmpty || unsigned || environment["SCRIBE_WEBHOOK_UNSIGNED"] == "1" else {
+            throw ValidationError("no webhook signing secret: set SCRIBE_WEBHOOK_SECRETS or --webhook-secret "
+                + "(`scribe webhooks new-secret` makes one), or send unsigned webhooks with --webhook-unsigned "
+                + "(or --no-webhooks to send none from this worker)")
+        }
         configuration.signer = WebhookSigner(secrets: secretList)
         return configuration
     }

@@ -40,6 +40,7 @@ import TestSupport
             environment["DATABASE_URL"] = try database.connectionString()
             environment["SCRIBE_LOG_LEVEL"] = "info"
             environment["SCRIBE_LOG_FORMAT"] = "logfmt"
+            environment["SCRIBE_WEBHOOK_UNSIGNED"] = "1"
             let worker = try DaemonProcess(
                 [Executables.scribe, "worker", "--concurrency", "4", "--metrics-port", "0"], environment: environment)
             #expect(try eventually(timeout: 60) { Self.metricsPort(in: worker.log) != nil }, "\(worker.log)")

@@ -6,6 +6,18 @@ import Webhooks
 
 /// `scribe webhooks …` as operators run it: the binary, with DATABASE_URL.
 @Suite struct WebhooksCommandTests {
+    /// Unsigned webhooks only when asked: a dispatcher (or worker) without a secret does not start.
+    @Test func aDispatcherWithoutASecretRefusesToStart() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = "postgresql://127.0.0.1:9/unused"
+        environment["SCRIBE_WEBHOOK_SECRETS"] = nil
+        environment["SCRIBE_WEBHOOK_UNSIGNED"] = nil
+        let refused = try ChildProcess.run([Executables.scribe, "webhooks", "dispatch"], environment: environment)
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("no webhook signing secret"), "\(refused.standardError)")
+        #expect(refused.standardError.contains("--webhook-unsigned"))
+    }
+
     @Test func listAttemptsRedeliverAndNewSecret() throws {
         try IsolatedDatabase.with { database in
             var environment = ProcessInfo.processInfo.environment

@@ -13,6 +13,7 @@ import TestSupport
         var environment = Repository.environment
         environment["DATABASE_URL"] = url
         environment["SCRIBE_LOG_LEVEL"] = "info"
+        environment["SCRIBE_WEBHOOK_UNSIGNED"] = "1"
         return try DaemonProcess([Executables.scribe, "worker", "--concurrency", "16"] + extra, environment: environment)
     }
 
