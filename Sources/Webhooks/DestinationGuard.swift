@@ -17,7 +17,8 @@
 /// 5. With a non-empty allow-list, anything neither on it by host name nor by network is
 ///    refused.
 ///
-/// IPv4-mapped IPv6 addresses are checked as the IPv4 address they map.
+/// IPv4-mapped and NAT64 (`64:ff9b::/96`) IPv6 addresses are checked as the IPv4 address
+/// they carry.
 public struct DestinationGuard: Sendable, Equatable {
     public enum Decision: Sendable, Equatable {
         /// Send, connecting only to these addresses.

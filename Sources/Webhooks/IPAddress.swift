@@ -42,12 +42,15 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The address as a connection reaches it: an IPv4-mapped IPv6 address
-    /// (`::ffff:169.254.169.254`) is the IPv4 address it maps, so that checks of IPv4
-    /// networks cannot be sidestepped by writing the address in IPv6 form.
+    /// (`::ffff:169.254.169.254`) and a NAT64 address of the well-known prefix
+    /// (`64:ff9b::a9fe:a9fe`, RFC 6052, which a NAT64 gateway translates) are the IPv4
+    /// address they carry, so that checks of IPv4 networks cannot be sidestepped by
+    /// writing the address in IPv6 form.
     public var unmapped: IPAddress {
-        guard case .v6(let bytes) = self,
-              bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF
-        else { return self }
+        guard case .v6(let bytes) = self else { return self }
+        let mapped = bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF
+        let nat64 = bytes[0..<4] == [0x00, 0x64, 0xFF, 0x9B] && bytes[4..<12].allSatisfy({ $0 == 0 })
+        guard mapped || nat64 else { return self }
         return .v4(bytes[12..<16].reduce(0) { $0 << 8 | UInt32($1) })
     }
 

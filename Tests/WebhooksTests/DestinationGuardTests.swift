@@ -1,5 +1,5 @@
 import Testing
-import Webhooks
+@testable import Webhooks
 
 @Suite struct DestinationGuardTests {
     private func decide(using guardrail: DestinationGuard = DestinationGuard(), scheme: String = "https",
@@ -32,6 +32,23 @@ import Webhooks
             == .allow([IPAddress("93.184.215.14")!, IPAddress("2606:2800:21f:cb07:6820:80da:af6b:8b2c")!]))
         #expect(decide(scheme: "http", host: "localhost", ["127.0.0.1", "::1"]) == .allow([IPAddress("127.0.0.1")!, IPAddress("::1")!]))
         #expect(decide(scheme: "HTTP", host: "10.1.2.3", ["10.1.2.3"]) == .allow([IPAddress("10.1.2.3")!]))
+    }
+
+    /// Every way of writing a refused address is refused: IPv4-mapped and NAT64 IPv6 forms
+    /// (checked as the IPv4 address they carry), and the numeric IPv4 forms libcurl's URL
+    /// parser turns into dotted quads (`2130706433`, `0x7f.1`, `127.1`, `0177.0.0.1`).
+    @Test func everyFormOfARefusedAddressIsRefused() throws {
+        for metadata in ["169.254.169.254", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "64:ff9b::169.254.169.254"] {
+            #expect(reason(decide([metadata]))?.contains("169.254.0.0/16") == true, "\(metadata)")
+        }
+        #expect(IPAddress("64:ff9b::1:a9fe:a9fe")?.unmapped == IPAddress("64:ff9b::1:a9fe:a9fe"))  // not the /96 prefix
+        let strict = try DestinationGuard(allow: [], deny: [], allowLoopback: false)
+        for url in ["http://2130706433/", "http://0x7f.1/", "http://127.1/", "http://0177.0.0.1/", "http://[64:ff9b::7f00:1]/",
+                    "http://[::ffff:127.0.0.1]/", "http://0/"] {
+            let parsed = try #require(WebhookURL(url), "\(url)")
+            let address = try #require(IPAddress(parsed.host), "\(url) → \(parsed.host)")
+            #expect(reason(strict.check(scheme: "http", host: parsed.host, addresses: [address])) != nil, "\(url)")
+        }
     }
 
     @Test func onlyHTTPAndHTTPSAreAllowed() {
