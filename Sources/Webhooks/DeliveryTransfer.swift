@@ -50,7 +50,7 @@ final class DeliveryTransfer {
             let response = try easy.response(for: code)
             status = response.status
             remote = response.remoteAddress ?? remote
-            excerpt = response.body.isEmpty ? nil : String(decoding: response.body, as: UTF8.self)
+            excerpt = response.body.isEmpty ? nil : String(decoding: response.body, as: UTF8.self)  // empty unless asked
             let retryAfter = response.header("retry-after").flatMap { RetryAfter.parse($0, now: Date()) }
             result = .response(status: response.status, retryAfter: retryAfter)
         } catch let failure as HTTPTransferError {

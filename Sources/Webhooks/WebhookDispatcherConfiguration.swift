@@ -9,8 +9,10 @@ public struct WebhookDispatcherConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// Time allowed for a whole attempt, connection included.
     public var totalTimeout: Duration = .seconds(30)
-    /// Response bytes read and stored with the attempt; the rest is read and dropped.
-    public var responseExcerptBytes = 1024
+    /// Response bytes stored with the attempt (`response_excerpt`); the rest is read and
+    /// dropped. None by default: a receiver's answer may hold what the job's author should
+    /// not read (an internal service's reply), so it is kept only when asked for.
+    public var responseExcerptBytes = 0
     public var retry = RetryPolicy()
     public var destinations = DestinationGuard()
     /// Secrets to sign with (newest first); none sends unsigned messages.

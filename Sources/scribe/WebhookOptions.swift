@@ -42,6 +42,10 @@ struct WebhookOptions: ParsableArguments {
     @Option(name: .customLong("webhook-deny"), help: "Refused receiver: host, *.domain, address or CIDR; repeatable.")
     var deny: [String] = []
 
+    @Option(name: .customLong("webhook-store-response"),
+            help: "Bytes of each receiver's response to store with the attempt (response_excerpt), at most 65536 (default: $SCRIBE_WEBHOOK_STORE_RESPONSE, else 0: none).")
+    var storeResponse: Int?
+
     @Flag(name: .customLong("webhook-deny-loopback"),
           help: "Refuse loopback receivers (127.0.0.0/8, ::1), allowed by default so that local receivers work.")
     var denyLoopback = false
@@ -50,6 +54,9 @@ struct WebhookOptions: ParsableArguments {
         guard concurrency > 0 else { throw ValidationError("--webhook-concurrency must be at least 1") }
         guard connectTimeout > 0, timeout > 0 else { throw ValidationError("webhook timeouts must be positive") }
         guard maxAttempts > 0 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
+        guard (0...65536).contains(storeResponse ?? 0) else {
+            throw ValidationError("--webhook-store-response must be between 0 and 65536 bytes")
+        }
         do {
             guard !(try DurationText.parseList(retrySchedule)).isEmpty else {
                 throw ValidationError("--webhook-retry-schedule needs at least one duration")
@@ -74,6 +81,8 @@ struct WebhookOptions: ParsableArguments {
             delays: try DurationText.parseList(retrySchedule), maxAttempts: maxAttempts,
             maxAge: try DurationText.parse(maxAge))
         configuration.destinations = try DestinationGuard(allow: allow, deny: deny, allowLoopback: !denyLoopback)
+        configuration.responseExcerptBytes = min(65536, max(0, storeResponse
+            ?? environment["SCRIBE_WEBHOOK_STORE_RESPONSE"].flatMap { Int($0) } ?? 0))
         let secretList = secrets.isEmpty
             ? try WebhookSecret.list(environment["SCRIBE_WEBHOOK_SECRETS"] ?? "")
             : try secrets.map(WebhookSecret.init)

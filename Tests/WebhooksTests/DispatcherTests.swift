@@ -31,7 +31,22 @@ import Webhooks
             #expect(try connection.attemptRows(id) == [["1", "delivered", "200", nil, "w-test", "true"]])
             #expect(try connection.query(
                 "SELECT latency_ms > 0, remote_address, response_excerpt FROM scribe.webhook_attempts WHERE delivery_id = $1",
-                [id]).rows == [["t", "127.0.0.1", #"{"received": true}"#]])
+                [id]).rows == [["t", "127.0.0.1", nil]])  // the response is not stored unless asked for
+        }
+    }
+
+    @Test func theResponseIsStoredOnlyWhenAskedForAndOnlyAsMuchAsAsked() throws {
+        let receiver = try HTTPReceiver(responses: [200])
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            let id = try #require(try connection.deliveryID(ofJob: try connection.finishJob(callbackURL: receiver.url)))
+            var configuration = testConfiguration()
+            configuration.responseExcerptBytes = 8
+            let running = try RunningDispatcher(database, configuration)
+            defer { running.stop() }
+            #expect(try waitUntil { try connection.deliveryStatus(id) == .delivered })
+            #expect(try connection.query("SELECT response_excerpt FROM scribe.webhook_attempts WHERE delivery_id = $1", [id])
+                .scalar == #"{"receiv"#)
         }
     }
 
