@@ -181,7 +181,7 @@ public final class Worker: @unchecked Sendable {
                 loop.submit(try JobTranslation.request(for: job))
                 return nil
             } catch {
-                logger.notice("Job refused", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                logger.notice("Job refused", metadata: ["job.id": "\(job.id)", "error.message": "\(error)"])
                 return .refused(job.fence, error: error.description)
             }
         case .cancel(let id):
@@ -241,9 +241,8 @@ public final class Worker: @unchecked Sendable {
         case .status(let text):
             try? notifier.send(.status(text))
             return nil
-        case .log(let line):
-            logger.log(level: line.level.logLevel, "\(line.message)",
-                       metadata: line.metadata.mapValues { .string($0) })
+        case .log(let level, let message, let metadata):
+            logger.log(level: level, "\(message)", metadata: metadata.mapValues { .string($0) })
             return nil
         case .deregister:
             try connected().registry.deregister()
@@ -350,18 +349,5 @@ final class WatchdogPinger: @unchecked Sendable {
 
     func pingIfDue() {
         if timer?.isDue() == true { try? notifier.send(.watchdog) }
-    }
-}
-
-extension WorkerLog.Level {
-    var logLevel: Logger.Level {
-        switch self {
-        case .debug: .debug
-        case .info: .info
-        case .notice: .notice
-        case .warning: .warning
-        case .error: .error
-        case .critical: .critical
-        }
     }
 }

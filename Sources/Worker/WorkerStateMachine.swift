@@ -1,5 +1,6 @@
 import Inference
 import JobStore
+import Logging
 
 /// The worker's decisions, without I/O: events in (a claim came back, results finished, a
 /// write failed, the clock reached a chore), actions out (claim, write, renew, ...).
@@ -68,7 +69,7 @@ struct WorkerStateMachine {
         case stopping(drainTimeout: Duration)
         /// sd_notify `STATUS=`.
         case status(String)
-        case log(WorkerLog)
+        case log(Logger.Level, String, [String: String])
         case deregister
         case exit(code: Int32)
     }
@@ -171,7 +172,7 @@ struct WorkerStateMachine {
                 actions.append(.status("waiting for jobs"))
                 if dispatcherStartAt == nil { actions.append(.startDispatcher) }
             } else {
-                actions.append(.log(WorkerLog(.notice, "Database reconnected", ["results.pending": "\(unwritten.count)"])))
+                actions.append(.log(.notice, "Database reconnected", ["results.pending": "\(unwritten.count)"]))
             }
         case .claimed(let jobs):
             outstanding -= 1
@@ -200,9 +201,9 @@ struct WorkerStateMachine {
                     continue
                 }
                 if case .retry(let error) = result.outcome {
-                    actions.append(.log(WorkerLog(.error, "Job attempt failed with an internal error: retrying", [
+                    actions.append(.log(.error, "Job attempt failed with an internal error: retrying", [
                         "job.id": "\(result.id)", "job.attempt": "\(result.attempt)",
-                        "job.max_attempts": "\(job.maxAttempts)", "error": error])))
+                        "job.max_attempts": "\(job.maxAttempts)", "error.message": error]))
                 }
                 unwritten.append(result)
             }
@@ -210,8 +211,8 @@ struct WorkerStateMachine {
         case .written(let report):
             outstanding -= 1
             for job in report.refused {
-                actions.append(.log(WorkerLog(.warning, "Result refused: the lease was lost", [
-                    "job.id": "\(job.id)", "job.attempt": "\(job.attempt)"])))
+                actions.append(.log(.warning, "Result refused: the lease was lost", [
+                    "job.id": "\(job.id)", "job.attempt": "\(job.attempt)"]))
             }
         case .released:
             outstanding -= 1
@@ -241,16 +242,16 @@ struct WorkerStateMachine {
         case .dispatcherStopped(let error):
             dispatcherDeaths = dispatcherDeaths.filter { now - $0 < Self.dispatcherDeathWindow } + [now]
             if dispatcherDeaths.count >= Self.dispatcherDeathLimit {
-                actions.append(.log(WorkerLog(.critical, "Webhook dispatcher keeps stopping: exiting", [
-                    "error": "\(error)", "dispatcher.stops": "\(dispatcherDeaths.count)"])))
+                actions.append(.log(.critical, "Webhook dispatcher keeps stopping: exiting", [
+                    "error.message": "\(error)", "dispatcher.stops": "\(dispatcherDeaths.count)"]))
                 exitCode = 1
                 stopRequests = max(stopRequests, 1)
                 actions += beginDrain(now: now)
             } else if phase == .running {
                 let delay = Duration.seconds(1 << min(dispatcherDeaths.count - 1, 5))
                 dispatcherStartAt = now + delay
-                actions.append(.log(WorkerLog(.error, "Webhook dispatcher stopped: restarting", [
-                    "error": "\(error)", "restart.in_s": "\(delay.components.seconds)"])))
+                actions.append(.log(.error, "Webhook dispatcher stopped: restarting", [
+                    "error.message": "\(error)", "restart.in_s": "\(delay.components.seconds)"]))
             }
         case .connectionLost(let error):
             actions += disconnect(error: error, now: now)
@@ -344,7 +345,7 @@ struct WorkerStateMachine {
         phase = .draining(deadline: now + configuration.drainTimeout)
         dispatcherStartAt = nil
         return [.stopping(drainTimeout: configuration.drainTimeout),
-                .log(WorkerLog(.info, "Draining", ["jobs.in_flight": "\(inFlight.count)"]))]
+                .log(.info, "Draining", ["jobs.in_flight": "\(inFlight.count)"])]
     }
 
     private mutating func exitIfDrained() -> [Action] {
@@ -354,8 +355,8 @@ struct WorkerStateMachine {
             // (their leases expire and they run again), rather than wait without end.
             guard !connected, stopRequests > 1 else { return [] }
             phase = .exited
-            return [.log(WorkerLog(.error, "Stopping with results unwritten: their jobs will be rescued", [
-                "results.pending": "\(unwritten.count + toRelease.count)"])), .exit(code: exitCode)]
+            return [.log(.error, "Stopping with results unwritten: their jobs will be rescued", [
+                "results.pending": "\(unwritten.count + toRelease.count)"]), .exit(code: exitCode)]
         }
         phase = .exited
         return connected ? [.deregister, .exit(code: exitCode)] : [.exit(code: exitCode)]
@@ -380,13 +381,13 @@ struct WorkerStateMachine {
                 toRelease = jobs + toRelease
             } else {
                 // Their leases expire and rescue hands them back instead.
-                actions.append(.log(WorkerLog(.error, "Release refused", ["jobs": "\(jobs.count)", "error": "\(error)"])))
+                actions.append(.log(.error, "Release refused", ["jobs": "\(jobs.count)", "error.message": "\(error)"]))
             }
         case .retryLater(let job, _):
             outstanding -= 1
             if !connectionLost {
-                actions.append(.log(WorkerLog(.error, "Job end could not be stored: its lease will expire", [
-                    "job.id": "\(job.id)", "error": "\(error)"])))
+                actions.append(.log(.error, "Job end could not be stored: its lease will expire", [
+                    "job.id": "\(job.id)", "error.message": "\(error)"]))
             }
         case .claim:
             outstanding -= 1
@@ -408,10 +409,9 @@ struct WorkerStateMachine {
             actions.append(.status(everConnected
                 ? "database unavailable, reconnecting (attempt \(attempt)): \(error)"
                 : "waiting for the database (attempt \(attempt)): \(error)"))
-            actions.append(.log(WorkerLog(attempt == 1 || attempt % 10 == 0 ? .warning : .debug,
-                                          "Database connection failed", [
-                "error": "\(error)", "connect.attempt": "\(attempt)",
-                "retry.in_ms": "\(Int(delay / .milliseconds(1)))"])))
+            actions.append(.log(attempt == 1 || attempt % 10 == 0 ? .warning : .debug, "Database connection failed", [
+                "error.message": "\(error)", "connect.attempt": "\(attempt)",
+                "retry.in_ms": "\(Int(delay / .milliseconds(1)))"]))
             return actions
         default:
             break
@@ -419,7 +419,7 @@ struct WorkerStateMachine {
         if connectionLost { return actions + disconnect(error: error, now: now) }
         switch action {
         case .claim, .renewLeases, .rescue, .heartbeat, .batchSweep, .retention:
-            actions.append(.log(WorkerLog(.error, "Database call failed", ["action": "\(action.name)", "error": "\(error)"])))
+            actions.append(.log(.error, "Database call failed", ["action": "\(action.name)", "error.message": "\(error)"]))
         default:
             break  // writes, releases and retries said what happened above
         }
@@ -433,8 +433,8 @@ struct WorkerStateMachine {
         claimAsked = nil
         reconnectAt = now + backoff.wait(using: &random)
         connectAttempts = 0
-        return [.log(WorkerLog(.warning, "Database connection lost", [
-            "error": "\(error)", "results.pending": "\(unwritten.count)"]))]
+        return [.log(.warning, "Database connection lost", [
+            "error.message": "\(error)", "results.pending": "\(unwritten.count)"])]
     }
 
     /// A refused write of several results is split in two, each half written on its own,
@@ -456,8 +456,8 @@ struct WorkerStateMachine {
             outcome: .failed(error: "the result could not be stored: \(error)"),
             promptTokens: result.promptTokens, completionTokens: result.completionTokens, timings: result.timings)
         outstanding += 1
-        return [.log(WorkerLog(.error, "Result refused by the database: failing the job", [
-                    "job.id": "\(result.id)", "error": "\(error)"])),
+        return [.log(.error, "Result refused by the database: failing the job", [
+                    "job.id": "\(result.id)", "error.message": "\(error)"]),
                 .write([failure])]
     }
 }
@@ -486,20 +486,6 @@ extension WorkerStateMachine.Action {
         case .deregister: "deregister"
         case .exit: "exit"
         }
-    }
-}
-
-/// A log line the state machine asks for: a constant message and dotted metadata.
-struct WorkerLog: Sendable, Equatable {
-    enum Level: Sendable, Equatable { case debug, info, notice, warning, error, critical }
-    var level: Level
-    var message: String
-    var metadata: [String: String]
-
-    init(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
-        self.level = level
-        self.message = message
-        self.metadata = metadata
     }
 }
 

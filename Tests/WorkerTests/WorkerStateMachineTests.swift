@@ -280,8 +280,8 @@ import Testing
         let retry = JobResult(id: 3, attempt: 1, outcome: .retry(error: "internal error: forward refused"))
         let actions = t.machine.handle(.finished([retry]), now: t.now)
         #expect(actions.filter(\.isDecision).first == .write([retry]))
-        #expect(actions.contains(.log(WorkerLog(.error, "Job attempt failed with an internal error: retrying", [
-            "job.id": "3", "job.attempt": "1", "job.max_attempts": "3", "error": "internal error: forward refused"]))))
+        #expect(actions.contains(.log(.error, "Job attempt failed with an internal error: retrying", [
+            "job.id": "3", "job.attempt": "1", "job.max_attempts": "3", "error.message": "internal error: forward refused"])))
     }
 
     @Test func theEngineErrorsKindDecidesBetweenFailingAndRetrying() {
