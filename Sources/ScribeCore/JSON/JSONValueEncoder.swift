@@ -44,8 +44,12 @@ private final class EncodingNode {
         }
     }
 
+    // Both take the container out of `content` before changing it: left there, it would be
+    // shared, and every insertion would copy it (quadratic in a result's logprobs).
+
     func member(_ key: String) -> EncodingNode {
         guard case .object(var members) = content else { preconditionFailure("not an object") }
+        content = .value(.null)
         let child = EncodingNode()
         members[key] = child
         content = .object(members)
@@ -54,6 +58,7 @@ private final class EncodingNode {
 
     func appended() -> EncodingNode {
         guard case .array(var items) = content else { preconditionFailure("not an array") }
+        content = .value(.null)
         let child = EncodingNode()
         items.append(child)
         content = .array(items)
