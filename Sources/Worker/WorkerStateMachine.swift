@@ -490,9 +490,12 @@ extension WorkerStateMachine.Action {
 }
 
 extension JobResult {
-    /// A failure that carries nothing but its error: the least a write can hold.
+    /// A failure or a retry that carries nothing but its error: the least a write can
+    /// hold (refused even so, the attempt ends through `retryLater`).
     var isBare: Bool {
-        guard case .failed = outcome else { return false }
-        return text == nil && choices == nil
+        switch outcome {
+        case .failed, .retry: text == nil && choices == nil
+        case .succeeded, .cancelled: false
+        }
     }
 }

@@ -284,6 +284,16 @@ import Testing
             "job.id": "3", "job.attempt": "1", "job.max_attempts": "3", "error.message": "internal error: forward refused"])))
     }
 
+    /// A retry the database refuses stays a retry (through retryLater), never a final failure.
+    @Test func aRefusedRetryEndsItsAttemptAsARetry() {
+        var t = Transcript()
+        t.running([4])
+        let retry = JobResult(id: 4, attempt: 1, outcome: .retry(error: "internal error: forward refused"))
+        #expect(t.send(.finished([retry])).first == .write([retry]))
+        #expect(t.send(.failed(.write([retry]), error: "value too long", connectionLost: false))
+            == [.retryLater(JobAttempt(id: 4, attempt: 1), error: "the job's end could not be stored: value too long")])
+    }
+
     @Test func theEngineErrorsKindDecidesBetweenFailingAndRetrying() {
         let outcome = JobTranslation.outcome(of:)
         #expect(outcome(GenerationError("params.n must be at most 16")) == .failed(error: "params.n must be at most 16"))
