@@ -14,7 +14,7 @@
 /// | running    | finish(outcome)                    | outcome's status         | .notifyDone     | complete, failWithoutRetry
 /// | cancelling | finish(.succeeded)                 | succeeded (result won)   | .notifyDone     | complete
 /// | cancelling | finish(.failed or .cancelled)      | cancelled                | .notifyDone     | complete, failWithoutRetry
-/// | running    | failRetryably / leaseExpired, attempts < max  | queued        | .retry(after:)  | retryLater, rescueExpiredLeases
+/// | running    | failRetryably / leaseExpired, attempts < max  | queued        | .retry(after:)  | complete (.retry), retryLater, rescueExpiredLeases
 /// | running    | failRetryably / leaseExpired, attempts ≥ max  | failed        | .notifyDone     | (same; scribe.status_after_lost_attempt)
 /// | cancelling | failRetryably / leaseExpired       | cancelled                | .notifyDone     | (same)
 /// | running    | release (graceful drain)           | queued, attempts − 1     | .requeueNow     | releaseUnfinished

@@ -245,6 +245,7 @@ struct DispatcherStateMachine {
 
     private mutating func failed(_ action: Action, error: String, connectionLost: Bool, now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
+        var call: String?  // a failed database call worth an error line of its own
         switch action {
         case .connect(let attempt):
             connected = false
@@ -264,17 +265,15 @@ struct DispatcherStateMachine {
             claimAsked = nil
             claimWanted = false
             nextClaim = now + configuration.pollInterval
+            call = "claim"
         case .rescue:
             rescueRunning = false
+            call = "rescue"
         default:
             break
         }
         if connectionLost { return actions + disconnect(error: error, now: now) }
-        if case .claim = action {
-            actions.append(.log(.error, "Database call failed", ["action": "claim", "error.message": error]))
-        } else if case .rescue = action {
-            actions.append(.log(.error, "Database call failed", ["action": "rescue", "error.message": error]))
-        }
+        if let call { actions.append(.log(.error, "Database call failed", ["action": call, "error.message": error])) }
         return actions
     }
 
