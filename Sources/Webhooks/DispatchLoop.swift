@@ -151,11 +151,11 @@ final class DispatchLoop {
         if let literal = IPAddress(url.host) {
             return Self.checked(delivery, url: url, addresses: [literal], guard: configuration.destinations)
         }
-        let (mailbox, destinations, retry) = (mailbox, configuration.destinations, configuration.retry)
+        let (mailbox, destinations, retry, resolve) = (mailbox, configuration.destinations, configuration.retry, configuration.resolve)
         DispatchQueue.global().async {
             let event: DispatcherStateMachine.Event
             do {
-                event = Self.checked(delivery, url: url, addresses: try HostResolver.resolve(url.host), guard: destinations)
+                event = Self.checked(delivery, url: url, addresses: try resolve(url.host), guard: destinations)
             } catch {
                 let (outcome, reason) = retry.outcome(
                     of: .transportFailure(.transient), attempt: delivery.attemptInRound, age: delivery.age,

@@ -15,6 +15,9 @@ public struct WebhookDispatcherConfiguration: Sendable {
     public var responseExcerptBytes = 0
     public var retry = RetryPolicy()
     public var destinations = DestinationGuard()
+    /// How host names are resolved for the guard's check (`getaddrinfo`). libcurl never
+    /// resolves on its own: it connects to the addresses this answered and the guard allowed.
+    public var resolve: @Sendable (String) throws -> [IPAddress] = HostResolver.resolve
     /// Secrets to sign with (newest first); none sends unsigned messages.
     public var signer = WebhookSigner(secrets: [])
     /// The claim runs at least this often without a notification (the NOTIFY fallback).

@@ -36,19 +36,20 @@ struct WebhookOptions: ParsableArguments {
     var maxAge = "72h"
 
     @Option(name: .customLong("webhook-allow"),
-            help: "Allowed receiver: host, *.domain, address or CIDR; repeatable. When given, nothing else is allowed.")
+            help: "Receivers to allow inside the default-denied blocks (loopback, private, link-local, ...): host, *.domain, address or CIDR; repeatable (default: $SCRIBE_WEBHOOK_ALLOW, comma-separated).")
     var allow: [String] = []
 
-    @Option(name: .customLong("webhook-deny"), help: "Refused receiver: host, *.domain, address or CIDR; repeatable.")
+    @Option(name: .customLong("webhook-deny"),
+            help: "Refused receiver: host, *.domain, address or CIDR; repeatable (default: $SCRIBE_WEBHOOK_DENY, comma-separated).")
     var deny: [String] = []
+
+    @Flag(name: .customLong("webhook-only"),
+          help: "Send only to the allowed receivers, nowhere else (default: $SCRIBE_WEBHOOK_ONLY=1).")
+    var only = false
 
     @Option(name: .customLong("webhook-store-response"),
             help: "Bytes of each receiver's response to store with the attempt (response_excerpt), at most 65536 (default: $SCRIBE_WEBHOOK_STORE_RESPONSE, else 0: none).")
     var storeResponse: Int?
-
-    @Flag(name: .customLong("webhook-deny-loopback"),
-          help: "Refuse loopback receivers (127.0.0.0/8, ::1), allowed by default so that local receivers work.")
-    var denyLoopback = false
 
     func validate() throws {
         guard concurrency > 0 else { throw ValidationError("--webhook-concurrency must be at least 1") }
@@ -62,12 +63,27 @@ struct WebhookOptions: ParsableArguments {
                 throw ValidationError("--webhook-retry-schedule needs at least one duration")
             }
             _ = try DurationText.parse(maxAge)
-            _ = try DestinationGuard(allow: allow, deny: deny)
+            _ = try DestinationGuard(allow: allow, deny: deny, allowListOnly: only)
             _ = try secrets.map(WebhookSecret.init)
         } catch let error as ValidationError {
             throw error
         } catch {
             throw ValidationError("\(error)")
+        }
+    }
+
+    /// The destination guard from the flags, else from `SCRIBE_WEBHOOK_ALLOW`, `_DENY`, `_ONLY`.
+    func destinations(environment: [String: String]) throws -> DestinationGuard {
+        func list(_ flags: [String], _ name: String) -> [String] {
+            flags.isEmpty ? (environment[name] ?? "").split(separator: ",").map { $0.filter { !$0.isWhitespace } }
+                .filter { !$0.isEmpty } : flags
+        }
+        do {
+            return try DestinationGuard(
+                allow: list(allow, "SCRIBE_WEBHOOK_ALLOW"), deny: list(deny, "SCRIBE_WEBHOOK_DENY"),
+                allowListOnly: only || environment["SCRIBE_WEBHOOK_ONLY"] == "1")
+        } catch {
+            throw ValidationError("webhook allow or deny list: \(error)")
         }
     }
 
@@ -80,7 +96,7 @@ struct WebhookOptions: ParsableArguments {
         configuration.retry = RetryPolicy(
             delays: try DurationText.parseList(retrySchedule), maxAttempts: maxAttempts,
             maxAge: try DurationText.parse(maxAge))
-        configuration.destinations = try DestinationGuard(allow: allow, deny: deny, allowLoopback: !denyLoopback)
+        configuration.destinations = try destinations(environment: environment)
         configuration.responseExcerptBytes = min(65536, max(0, storeResponse
             ?? environment["SCRIBE_WEBHOOK_STORE_RESPONSE"].flatMap { Int($0) } ?? 0))
         let secretList = secrets.isEmpty

@@ -41,6 +41,7 @@ import TestSupport
             environment["SCRIBE_LOG_LEVEL"] = "info"
             environment["SCRIBE_LOG_FORMAT"] = "logfmt"
             environment["SCRIBE_WEBHOOK_UNSIGNED"] = "1"
+            environment["SCRIBE_WEBHOOK_ALLOW"] = "127.0.0.1"  // the tests' receivers
             let worker = try DaemonProcess(
                 [Executables.scribe, "worker", "--concurrency", "4", "--metrics-port", "0"], environment: environment)
             #expect(try eventually(timeout: 60) { Self.metricsPort(in: worker.log) != nil }, "\(worker.log)")

@@ -27,11 +27,30 @@ import Testing
         #expect(IPNetwork("10.0.0.0/33") == nil && IPNetwork("10.0.0.0/") == nil && IPNetwork("x/8") == nil)
     }
 
-    @Test func publicAndLoopbackAddressesAreAllowedByDefault() {
+    @Test func publicAddressesAreAllowedByDefault() {
         #expect(decide(["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
             == .allow([IPAddress("93.184.215.14")!, IPAddress("2606:2800:21f:cb07:6820:80da:af6b:8b2c")!]))
-        #expect(decide(scheme: "http", host: "localhost", ["127.0.0.1", "::1"]) == .allow([IPAddress("127.0.0.1")!, IPAddress("::1")!]))
-        #expect(decide(scheme: "HTTP", host: "10.1.2.3", ["10.1.2.3"]) == .allow([IPAddress("10.1.2.3")!]))
+        #expect(decide(scheme: "HTTP", host: "8.8.8.8", ["8.8.8.8"]) == .allow([IPAddress("8.8.8.8")!]))
+        // The neighbours of refused blocks are public.
+        for address in ["9.255.255.255", "11.0.0.0", "100.63.255.255", "100.128.0.0", "172.15.255.255", "172.32.0.0",
+                        "192.167.255.255", "192.169.0.0", "223.255.255.255", "2001:4860:4860::8888", "fbff::1", "fe7f::1"] {
+            #expect(decide([address]) == .allow([IPAddress(address)!]), "\(address)")
+        }
+    }
+
+    /// Deny by default: one address from each block that reaches inside, in every form.
+    @Test func everyInsideBlockIsRefusedByDefault() {
+        let inside = ["0.0.0.0", "0.1.2.3", "10.0.0.1", "10.255.255.255", "100.64.0.1", "100.100.100.200", "100.127.255.255",
+                      "127.0.0.1", "127.255.0.9", "169.254.169.254", "172.16.0.1", "172.31.255.255", "192.0.0.192",
+                      "192.168.1.1", "198.18.0.1", "224.0.0.251", "239.255.255.250", "240.0.0.1", "255.255.255.255",
+                      "::", "::1", "64:ff9b:1::1", "fc00::1", "fd00:ec2::254", "fe80::1", "fec0::1", "ff02::1",
+                      "::ffff:10.0.0.1", "::ffff:127.0.0.1", "64:ff9b::c0a8:101"]
+        for address in inside {
+            let why = reason(decide([address]))
+            #expect(why?.hasSuffix("refused by default: SCRIBE_WEBHOOK_ALLOW opens it") == true, "\(address): \(why ?? "allowed")")
+        }
+        #expect(reason(decide(host: "localhost", ["127.0.0.1", "::1"]))
+            == "host localhost resolves to 127.0.0.1, ::1, and address 127.0.0.1 is in 127.0.0.0/8 (loopback), refused by default: SCRIBE_WEBHOOK_ALLOW opens it")
     }
 
     /// Every way of writing a refused address is refused: IPv4-mapped and NAT64 IPv6 forms
@@ -42,12 +61,11 @@ import Testing
             #expect(reason(decide([metadata]))?.contains("169.254.0.0/16") == true, "\(metadata)")
         }
         #expect(IPAddress("64:ff9b::1:a9fe:a9fe")?.unmapped == IPAddress("64:ff9b::1:a9fe:a9fe"))  // not the /96 prefix
-        let strict = try DestinationGuard(allow: [], deny: [], allowLoopback: false)
         for url in ["http://2130706433/", "http://0x7f.1/", "http://127.1/", "http://0177.0.0.1/", "http://[64:ff9b::7f00:1]/",
-                    "http://[::ffff:127.0.0.1]/", "http://0/"] {
+                    "http://[::ffff:127.0.0.1]/", "http://0/", "http://0x0a000001/", "http://[::ffff:a00:1]/", "http://192.168.257/"] {
             let parsed = try #require(WebhookURL(url), "\(url)")
             let address = try #require(IPAddress(parsed.host), "\(url) → \(parsed.host)")
-            #expect(reason(strict.check(scheme: "http", host: parsed.host, addresses: [address])) != nil, "\(url)")
+            #expect(reason(decide(scheme: "http", host: parsed.host, [address.description])) != nil, "\(url) → \(address)")
         }
     }
 
@@ -58,22 +76,28 @@ import Testing
 
     @Test func metadataAndLinkLocalAddressesAreRefusedByDefault() {
         #expect(reason(decide(host: "169.254.169.254", ["169.254.169.254"]))
-            == "address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), refused by default")
-        #expect(reason(decide(["93.184.215.14", "169.254.169.254"]))
-            == "host hooks.example.com resolves to 93.184.215.14, 169.254.169.254, and address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), refused by default")
-        #expect(reason(decide(host: "fd00:ec2::254", ["fd00:ec2::254"]))?.contains("cloud metadata (AWS IPv6)") == true)
+            == "address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), refused by default: SCRIBE_WEBHOOK_ALLOW opens it")
+        #expect(reason(decide(["93.184.215.14", "169.254.169.254"]))?
+            .hasPrefix("host hooks.example.com resolves to 93.184.215.14, 169.254.169.254, and address 169.254.169.254 is in 169.254.0.0/16") == true)
+        #expect(reason(decide(host: "fd00:ec2::254", ["fd00:ec2::254"]))?.contains("AWS metadata") == true)
         #expect(reason(decide(["fe80::1"]))?.contains("fe80::/10 (IPv6 link-local)") == true)
-        // The IPv6-mapped form of a metadata address is the metadata address.
-        #expect(reason(decide(host: "::ffff:169.254.169.254", ["::ffff:169.254.169.254"]))?.contains("169.254.0.0/16") == true)
     }
 
-    @Test func loopbackCanBeForbidden() throws {
-        let strict = try DestinationGuard(allow: [], deny: [], allowLoopback: false)
-        #expect(reason(decide(using: strict, host: "localhost", ["127.0.0.1"]))
-            == "host localhost resolves to 127.0.0.1, and address 127.0.0.1 is loopback (127.0.0.0/8), refused by configuration")
-        #expect(reason(decide(using: strict, host: "::1", ["::1"])) != nil)
-        #expect(reason(decide(using: strict, host: "0.0.0.0", ["0.0.0.0"])) != nil)
-        #expect(decide(using: strict, ["93.184.215.14"]) == .allow([IPAddress("93.184.215.14")!]))
+    /// The allow-list opens blocks: by network for any host, by name for that host except
+    /// at link-local addresses (metadata opens only by network).
+    @Test func theAllowListOpensBlocks() throws {
+        let guardrail = try DestinationGuard(allow: ["127.0.0.1", "10.20.0.0/16", "hooks.internal"], deny: [])
+        #expect(decide(using: guardrail, host: "localhost", ["127.0.0.1"]) == .allow([IPAddress("127.0.0.1")!]))
+        #expect(reason(decide(using: guardrail, host: "localhost", ["127.0.0.1", "::1"]))?.contains("::1 is in ::1/128 (loopback)") == true)
+        #expect(reason(decide(using: guardrail, host: "127.0.0.2", ["127.0.0.2"])) != nil)
+        #expect(decide(using: guardrail, host: "any.example", ["10.20.3.4"]) == .allow([IPAddress("10.20.3.4")!]))
+        #expect(reason(decide(using: guardrail, host: "any.example", ["10.21.0.1"])) != nil)
+        #expect(decide(using: guardrail, host: "HOOKS.internal.", ["192.168.5.5", "fd12::5"])
+            == .allow([IPAddress("192.168.5.5")!, IPAddress("fd12::5")!]))
+        #expect(reason(decide(using: guardrail, host: "hooks.internal", ["169.254.169.254"]))?.contains("169.254.0.0/16") == true)
+        #expect(reason(decide(using: guardrail, host: "other.internal", ["192.168.5.5"])) != nil)
+        // Public receivers stay allowed unless the list is the only destinations.
+        #expect(decide(using: guardrail, ["93.184.215.14"]) == .allow([IPAddress("93.184.215.14")!]))
     }
 
     @Test func denyListWinsOverEverything() throws {
@@ -84,8 +108,8 @@ import Testing
         #expect(guardrail.precheck(scheme: "https", host: "good.example.com") == nil)
     }
 
-    @Test func anAllowListAdmitsOnlyItsHostsAndNetworks() throws {
-        let guardrail = try DestinationGuard(allow: ["*.example.com", "192.0.2.0/24"], deny: [])
+    @Test func anAllowListOnlyGuardAdmitsOnlyItsHostsAndNetworks() throws {
+        let guardrail = try DestinationGuard(allow: ["*.example.com", "192.0.2.0/24"], deny: [], allowListOnly: true)
         #expect(decide(using: guardrail, host: "hooks.example.com", ["93.184.215.14"]) == .allow([IPAddress("93.184.215.14")!]))
         #expect(decide(using: guardrail, host: "other.org", ["192.0.2.7"]) == .allow([IPAddress("192.0.2.7")!]))
         #expect(reason(decide(using: guardrail, host: "example.com", ["93.184.215.14"]))
@@ -93,7 +117,7 @@ import Testing
         // A host allowed by name still cannot reach metadata addresses...
         #expect(reason(decide(using: guardrail, host: "hooks.example.com", ["169.254.169.254"])) != nil)
         // ...but a network allowed explicitly opens a built-in block.
-        let opened = try DestinationGuard(allow: ["169.254.10.0/24"], deny: [])
+        let opened = try DestinationGuard(allow: ["169.254.10.0/24"], deny: [], allowListOnly: true)
         #expect(decide(using: opened, host: "169.254.10.5", ["169.254.10.5"]) == .allow([IPAddress("169.254.10.5")!]))
         #expect(reason(decide(using: opened, host: "169.254.169.254", ["169.254.169.254"])) != nil)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import JobStore
 import Testing
 import TestSupport
@@ -172,7 +173,8 @@ import Webhooks
             let running = try RunningDispatcher(database, testConfiguration())
             defer { running.stop() }
             #expect(try waitUntil { try connection.deliveryStatus(id) == .dead })
-            let reason = "refused: address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), refused by default"
+            let reason = "refused: address 169.254.169.254 is in 169.254.0.0/16 (link-local, cloud metadata), "
+                + "refused by default: SCRIBE_WEBHOOK_ALLOW opens it"
             #expect(try connection.deliveryColumn("last_error", of: id) == reason)
             #expect(try connection.attemptRows(id) == [["1", "refused", nil, reason, "w-test", "true"]])
         }
@@ -205,17 +207,53 @@ import Webhooks
             running.stop()
             #expect(receiver.requests(atLeast: 1).map(\.path) == ["/by-name"])
 
-            // With loopback forbidden, the same name is refused after resolution.
+            // With loopback not opened (the default), the same name is refused after resolution.
             let refused = try #require(try connection.deliveryID(ofJob: try connection.finishJob(callbackURL: url)))
             var strict = testConfiguration("w-strict")
-            strict.destinations.allowLoopback = false
+            strict.destinations = DestinationGuard()
             let strictRunning = try RunningDispatcher(database, strict)
             defer { strictRunning.stop() }
             #expect(try waitUntil { try connection.deliveryStatus(refused) == .dead })
             let reason = try #require(try connection.deliveryColumn("last_error", of: refused))
             #expect(reason.hasPrefix("refused: host localhost resolves to "), "\(reason)")
-            #expect(reason.contains("is loopback"), "\(reason)")
+            #expect(reason.contains("127.0.0.0/8 (loopback), refused by default"), "\(reason)")
             #expect(receiver.requests().count == 1)
+        }
+    }
+}
+
+extension DispatcherTests {
+    /// DNS rebinding: the name answered 127.0.0.2 when the guard checked it, and the
+    /// system's resolver now answers 127.0.0.1, where the receiver is. However the host is
+    /// spelled, libcurl connects only to what was checked and the receiver hears nothing.
+    @Test func anAnswerThatChangesAfterTheCheckIsNeverConnectedTo() throws {
+        let receiver = try HTTPReceiver()
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            let hosts = ["localhost", "localhost.", "LOCALHOST", "LocalHost."]
+            var ids: [Int64] = []
+            for host in hosts {
+                let url = "http://\(host):\(receiver.port)/rebound"
+                ids.append(try #require(try connection.deliveryID(ofJob: try connection.finishJob(callbackURL: url))))
+            }
+            var configuration = testConfiguration(maxAttempts: 1)
+            configuration.destinations = try DestinationGuard(allow: ["127.0.0.2"], deny: [])
+            let checked = Mutex<[String]>([])
+            configuration.resolve = { host in
+                checked.withLock { $0.append(host) }
+                return [IPAddress("127.0.0.2")!]
+            }
+            let running = try RunningDispatcher(database, configuration)
+            defer { running.stop() }
+            #expect(try waitUntil { try ids.allSatisfy { try connection.deliveryStatus($0) == .dead } })
+            #expect(receiver.requests(timeout: 0.5).isEmpty)
+            #expect(Set(checked.withLock { $0 }) == ["localhost"], "the name is resolved as libcurl uses it")
+            for id in ids {
+                let error = try #require(try connection.deliveryColumn("last_error", of: id))
+                // Through the pin to 127.0.0.2, where nothing listens; a missed pin would have
+                // libcurl resolve 127.0.0.1 itself, refused by the connect gate (or delivered).
+                #expect(error.hasPrefix("Couldn't connect to server") && !error.contains("127.0.0.1"), "\(error)")
+            }
         }
     }
 }

@@ -39,6 +39,8 @@ func testConfiguration(_ worker: String = "w-test", maxAttempts: Int = 3, retryD
     configuration.connectTimeout = .seconds(2)
     configuration.totalTimeout = .seconds(5)
     configuration.drainTimeout = .seconds(2)
+    // The receivers listen on loopback, which the guard refuses unless allowed.
+    configuration.destinations = try! DestinationGuard(allow: ["127.0.0.1", "::1"], deny: [])
     return configuration
 }
 

@@ -12,6 +12,7 @@ import TestSupport
         var environment = Repository.environment
         environment["DATABASE_URL"] = try database.connectionString()
         environment["SCRIBE_LOG_LEVEL"] = "info"
+        environment["SCRIBE_WEBHOOK_ALLOW"] = "127.0.0.1"  // the tests' receivers
         return environment
     }
 

@@ -14,6 +14,7 @@ import TestSupport
         environment["DATABASE_URL"] = url
         environment["SCRIBE_LOG_LEVEL"] = "info"
         environment["SCRIBE_WEBHOOK_UNSIGNED"] = "1"
+        environment["SCRIBE_WEBHOOK_ALLOW"] = "127.0.0.1"  // the tests' receivers
         return try DaemonProcess([Executables.scribe, "worker", "--concurrency", "16"] + extra, environment: environment)
     }
 
