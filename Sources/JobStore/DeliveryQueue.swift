@@ -15,11 +15,14 @@ public final class DeliveryQueue {
 
     public let connection: PostgresConnection
     public let workerID: String
+    public let limits: DestinationLimits
     let logger: Logger
 
-    public init(connection: PostgresConnection, workerID: String, logger: Logger) {
+    public init(connection: PostgresConnection, workerID: String, limits: DestinationLimits = DestinationLimits(),
+                logger: Logger) {
         self.connection = connection
         self.workerID = workerID
+        self.limits = limits
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(workerID)"
         self.logger = logger
@@ -29,26 +32,52 @@ public final class DeliveryQueue {
     /// due order), counting an attempt on each and holding it for `lease`: long enough for
     /// name resolution plus the transfer's total timeout. Another dispatcher takes it over
     /// only after the lease expires (`rescueExpiredLeases`).
+    ///
+    /// Each destination (the URL's host) gets at most `limits.inFlight` attempts in flight
+    /// across all dispatchers, none while its circuit is open and one probe at a time once
+    /// the cool-off has passed: a receiver that hangs cannot take every slot. A host with a
+    /// backlog longer than 16 claims is full after one claim and left out of the next.
     public func claim(limit: Int, lease: Duration) throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
         let rows = try connection.query(
             """
-            WITH due AS (
-                SELECT id FROM scribe.webhook_deliveries
+            WITH in_flight AS (
+                SELECT destination, count(*) AS n FROM scribe.webhook_deliveries
+                WHERE status = 'sending' GROUP BY destination
+            ), room AS (
+                -- What each busy or failing destination may still take.
+                SELECT destination,
+                       CASE WHEN w.open_until > now() THEN 0 WHEN w.opened_count > 0 THEN 1 ELSE $4 END
+                           - coalesce(i.n, 0) AS room
+                FROM scribe.webhook_destinations AS w FULL JOIN in_flight AS i USING (destination)
+            ), due AS (
+                SELECT id, destination, next_attempt_at FROM scribe.webhook_deliveries
                 WHERE status = 'pending' AND next_attempt_at <= now()
+                  AND destination NOT IN (SELECT destination FROM room WHERE room <= 0)
+                ORDER BY next_attempt_at, id
+                -- A window wider than the claim, so that one host's backlog (before it is
+                -- full and left out above) does not hide every other host's deliveries.
+                LIMIT $2 * 16
+                FOR UPDATE SKIP LOCKED
+            ), chosen AS (
+                SELECT id FROM (
+                    SELECT id, destination, next_attempt_at,
+                           row_number() OVER (PARTITION BY destination ORDER BY next_attempt_at, id) AS n
+                    FROM due) AS ranked
+                LEFT JOIN room USING (destination)
+                WHERE ranked.n <= coalesce(room.room, $4)
                 ORDER BY next_attempt_at, id
                 LIMIT $2
-                FOR UPDATE SKIP LOCKED
             )
             UPDATE scribe.webhook_deliveries AS d
             SET status = 'sending', attempts = d.attempts + 1, claimed_by = $1, claimed_at = now(),
                 lease_expires_at = now() + $3::float8 * interval '1 second'
-            FROM due
-            WHERE d.id = due.id
+            FROM chosen
+            WHERE d.id = chosen.id
             RETURNING d.id, d.webhook_id, d.event_type, d.subject_type, d.subject_id, d.url, d.payload,
                       d.attempts, d.attempts - d.redelivered_after AS attempt_in_round,
                       extract(epoch FROM now() - d.enqueued_at)::float8 AS age_seconds
-            """, [workerID, limit, lease.seconds])
+            """, [workerID, limit, lease.seconds, limits.inFlight])
         var claimed: [ClaimedDelivery] = []
         for row in rows.rows {
             guard let id = row[0].flatMap({ Int64($0) }), let webhookID = row[1], let eventType = row[2],
@@ -93,7 +122,40 @@ public final class DeliveryQueue {
                     lease_expires_at = NULL, last_status_code = r.status_code, last_error = r.error
                 FROM r
                 WHERE d.id = r.id AND d.attempts = r.attempt AND d.claimed_by = $1 AND d.status = 'sending'
-                RETURNING d.id, d.next_attempt_at
+                RETURNING d.id, d.next_attempt_at, d.destination
+            ), health AS (
+                -- The circuit breaker: an answer other than 429 or 5xx means the receiver is
+                -- there; no answer, 429 and 5xx count as failures.
+                SELECT moved.destination,
+                       bool_or(r.status_code IS NOT NULL AND r.status_code <> 429 AND r.status_code < 500) AS answered,
+                       count(*) FILTER (WHERE r.outcome IN ('retry', 'dead')) AS failures,
+                       max(r.error) AS error
+                FROM moved JOIN r ON r.id = moved.id
+                GROUP BY moved.destination
+            ), closed AS (
+                DELETE FROM scribe.webhook_destinations AS w USING health AS h
+                WHERE w.destination = h.destination AND h.answered
+            ), failing AS (
+                -- Opens after $3 failures in a row, or at once when a half-open probe fails,
+                -- for $4 seconds doubled per opening, at most $5; an open circuit keeps its time.
+                INSERT INTO scribe.webhook_destinations AS w (destination, consecutive_failures, last_error, open_until, opened_count)
+                SELECT destination, failures, error,
+                       CASE WHEN failures >= $3 THEN now() + $4::float8 * interval '1 second' END,
+                       CASE WHEN failures >= $3 THEN 1 ELSE 0 END
+                FROM health WHERE NOT answered AND failures > 0
+                ON CONFLICT (destination) DO UPDATE SET
+                    consecutive_failures = w.consecutive_failures + excluded.consecutive_failures,
+                    last_error = excluded.last_error, updated_at = now(),
+                    open_until = CASE
+                        WHEN w.open_until > now() THEN w.open_until
+                        WHEN w.opened_count > 0 OR w.consecutive_failures + excluded.consecutive_failures >= $3
+                        THEN now() + least($4::float8 * power(2, w.opened_count), $5::float8) * interval '1 second'
+                        ELSE w.open_until END,
+                    opened_count = CASE
+                        WHEN w.open_until > now() THEN w.opened_count
+                        WHEN w.opened_count > 0 OR w.consecutive_failures + excluded.consecutive_failures >= $3
+                        THEN w.opened_count + 1
+                        ELSE w.opened_count END
             )
             INSERT INTO scribe.webhook_attempts (
                 delivery_id, attempt, worker_id, started_at, latency_ms, status_code, remote_address,
@@ -107,7 +169,8 @@ public final class DeliveryQueue {
             -- A delivery deleted meanwhile (retention) has nowhere to keep its attempts.
             WHERE EXISTS (SELECT 1 FROM scribe.webhook_deliveries AS d WHERE d.id = r.id)
             RETURNING delivery_id, attempt, applied
-            """, [workerID, try Self.encode(attempts)])
+            """, [workerID, try Self.encode(attempts), limits.failuresToOpen, limits.coolOff.seconds,
+                  limits.maxCoolOff.seconds])
         var applied = Set<DeliveryAttempt>()
         for row in rows.rows where row[2] == "t" {
             if let id = row[0].flatMap({ Int64($0) }), let attempt = row[1].flatMap({ Int($0) }) {

@@ -73,7 +73,9 @@ final class DispatchLoop {
             case .connect:
                 queue = nil
                 listener = nil
-                let claims = DeliveryQueue(connection: try connect(), workerID: configuration.workerID, logger: logger)
+                let claims = DeliveryQueue(
+                    connection: try connect(), workerID: configuration.workerID, limits: configuration.perDestination,
+                    logger: logger)
                 let connection = try connect()
                 try connection.listen(DeliveryQueue.dueChannel)
                 queue = claims

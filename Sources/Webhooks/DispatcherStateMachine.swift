@@ -89,6 +89,8 @@ struct DispatcherStateMachine {
     /// A claim is worth trying now: a notification, or the last claim filled every slot.
     private var claimWanted = true
     private var nextClaim: ContinuousClock.Instant
+    /// The earliest retry of our own not yet claimed: a poll does not push the next claim past it.
+    private var ownRetryAt: ContinuousClock.Instant?
     private var nextRescue: ContinuousClock.Instant
     private var rescueRunning = false
     private var aborted = false
@@ -144,6 +146,7 @@ struct DispatcherStateMachine {
             claimWanted = claimAsked.map { deliveries.count >= $0 } ?? false
             claimAsked = nil
             nextClaim = now + configuration.pollInterval
+            if let at = ownRetryAt { if at <= now { ownRetryAt = nil } else { nextClaim = min(nextClaim, at) } }
             for delivery in deliveries {
                 preparing[delivery.fence] = delivery
                 actions.append(.prepare(delivery))
@@ -164,8 +167,13 @@ struct DispatcherStateMachine {
             actions.append(Self.log(record))
         case .recorded(let records):
             recording -= records.count
+            // Slots are free again, and a host held back by its per-host limit may take them.
+            if !records.isEmpty { claimWanted = true }
             // Retries of our own come due before the next poll: claim then.
-            for delay in records.compactMap(\.outcome.retryDelay) { nextClaim = min(nextClaim, now + delay) }
+            for delay in records.compactMap(\.outcome.retryDelay) {
+                ownRetryAt = min(ownRetryAt ?? now + delay, now + delay)
+                nextClaim = min(nextClaim, now + delay)
+            }
         case .rescued:
             rescueRunning = false
         case .notified:

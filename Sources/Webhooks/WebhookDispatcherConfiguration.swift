@@ -1,3 +1,5 @@
+import JobStore
+
 /// How a `WebhookDispatcher` sends. Defaults are the production ones; tests shorten the
 /// retry schedule and the intervals.
 public struct WebhookDispatcherConfiguration: Sendable {
@@ -5,6 +7,9 @@ public struct WebhookDispatcherConfiguration: Sendable {
     public var workerID: String
     /// Transfers in flight at once (claimed and not yet written back).
     public var maxInFlight = 64
+    /// What one destination (a URL's host) may hold of every dispatcher's slots, and its
+    /// circuit breaker.
+    public var perDestination = DestinationLimits()
     /// Time allowed to establish a connection (TCP and TLS).
     public var connectTimeout: Duration = .seconds(5)
     /// Time allowed for a whole attempt, connection included.

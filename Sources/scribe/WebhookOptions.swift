@@ -19,6 +19,10 @@ struct WebhookOptions: ParsableArguments {
     @Option(name: .customLong("webhook-concurrency"), help: "Webhook deliveries in flight at once.")
     var concurrency = 64
 
+    @Option(name: .customLong("webhook-per-host"),
+            help: "Webhook deliveries to one host in flight at once, across all workers.")
+    var perHost = 16
+
     @Option(name: .customLong("webhook-connect-timeout"), help: "Seconds to establish a connection to a receiver.")
     var connectTimeout = 5.0
 
@@ -53,6 +57,7 @@ struct WebhookOptions: ParsableArguments {
 
     func validate() throws {
         guard concurrency > 0 else { throw ValidationError("--webhook-concurrency must be at least 1") }
+        guard perHost > 0 else { throw ValidationError("--webhook-per-host must be at least 1") }
         guard connectTimeout > 0, timeout > 0 else { throw ValidationError("webhook timeouts must be positive") }
         guard maxAttempts > 0 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
         guard (0...65536).contains(storeResponse ?? 0) else {
@@ -91,6 +96,7 @@ struct WebhookOptions: ParsableArguments {
     func configuration(workerID: String, environment: [String: String]) throws -> WebhookDispatcherConfiguration {
         var configuration = WebhookDispatcherConfiguration(workerID: workerID)
         configuration.maxInFlight = concurrency
+        configuration.perDestination.inFlight = perHost
         configuration.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         configuration.totalTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.retry = RetryPolicy(
