@@ -139,7 +139,7 @@ import TestSupport
             let first = try connection.insertJob(idempotencyKey: "order-17")
             let duplicate = #expect(throws: PostgresError.self) { try connection.insertJob(idempotencyKey: "order-17") }
             #expect(duplicate?.sqlState == "23505")
-            #expect(duplicate?.message.contains("jobs_idempotency_key_unfinished") == true)
+            #expect(duplicate?.message.contains("jobs_tenant_idempotency_key_unfinished") == true)
             // scribe.enqueue answers with the unfinished job's id instead of failing.
             #expect(try connection.query("SELECT scribe.enqueue(prompt => 'x', idempotency_key => 'order-17')").scalar
                 == String(first))

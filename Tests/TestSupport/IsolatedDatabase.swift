@@ -32,6 +32,13 @@ public struct IsolatedDatabase: Sendable {
             connectionString: serverURL, overrides: ["dbname": name, "application_name": applicationName])
     }
 
+    /// A new connection to this database as `role` (a login role with a password).
+    public func connect(as role: LoginRole, applicationName: String = "scribe-tests") throws -> PostgresConnection {
+        try PostgresConnection(
+            connectionString: serverURL,
+            overrides: ["dbname": name, "application_name": applicationName, "user": role.name, "password": role.password])
+    }
+
     /// A libpq connection string for this database, for child processes (`DATABASE_URL`).
     public func connectionString() throws -> String {
         var parameters = try connect().parameters
@@ -79,7 +86,7 @@ public struct IsolatedDatabase: Sendable {
 
 private let templateToDrop = Locked<IsolatedDatabase?>(nil)
 
-private final class Counter: @unchecked Sendable {
+final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
 

@@ -29,6 +29,33 @@ import TestSupport
             [params, count])
     }
 
+    /// Least privilege end to end: a worker logged in with only `scribe_worker` runs two
+    /// client tenants' jobs and delivers their webhooks.
+    @Test func aWorkerWithTheWorkerRoleOnlyRunsEveryTenantsJobs() throws {
+        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        let receiver = try HTTPReceiver()
+        let clients = try [LoginRole("alice", groups: ["scribe_client"]), LoginRole("bob", groups: ["scribe_client"])]
+        let role = try LoginRole("worker", groups: ["scribe_worker"])
+        defer { (clients + [role]).forEach { $0.drop() } }
+        try IsolatedDatabase.with { database in
+            for client in clients {
+                try database.connect(as: client).query(
+                    "INSERT INTO scribe.jobs (prompt, params, callback_url) SELECT 'Hello', '{\"max_tokens\": 2}', $1 FROM generate_series(1, 3)",
+                    [receiver.url + "/" + client.name])
+            }
+            let worker = try Self.worker(
+                url: database.connectionString() + " user='\(role.name)' password='\(role.password)'")
+            let connection = try database.connect()
+            #expect(try eventually(timeout: 120) {
+                try connection.query("SELECT count(*) FROM scribe.webhook_deliveries WHERE status = 'delivered'").scalar == "6"
+            }, "\(worker.log)")
+            worker.signal(SIGTERM)
+            #expect(worker.wait(timeout: 30) == 0, "\(worker.log)")
+            #expect(try Self.counts(connection) == ["succeeded": 6])
+            #expect(Set(receiver.requests(atLeast: 6).map(\.path)) == Set(clients.map { "/" + $0.name }))
+        }
+    }
+
     @Test func twoWorkersShareFiveHundredJobsAndDoEachOnce() throws {
         try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
         try IsolatedDatabase.with { database in
