@@ -20,31 +20,21 @@ public final class JobQueue {
         self.logger = logger
     }
 
-    /// Claims up to `limit` runnable jobs (the engine's free slots) in one statement:
-    /// queued, `run_at` reached, for `model` or naming none; by priority, then run_at,
-    /// then id. Each claim counts an attempt, which becomes the job's fencing value, and
-    /// holds a lease of `lease`. `SKIP LOCKED` lets concurrent claimers pass each other's
-    /// rows instead of waiting, and no row can be claimed twice: a row another claimer
-    /// changed is re-checked against `status = 'queued'` once its lock is released.
-    /// A worker with `model` nil claims only jobs that name no model.
+    /// Claims up to `limit` runnable jobs (the engine's free slots) in one statement,
+    /// `scribe.claim_jobs` (`Migrations/0041_fair_share.sql`): queued, `run_at` reached, for
+    /// `model` or naming none; shared between tenants by weight (the next slot to the
+    /// tenant with the fewest running jobs per unit of weight, within its cap), by
+    /// priority, then run_at, then id within a tenant. Each claim counts an attempt, which
+    /// becomes the job's fencing value, and holds a lease of `lease`. `SKIP LOCKED` lets
+    /// concurrent claimers pass each other's rows instead of waiting, and no row can be
+    /// claimed twice: a row another claimer changed is re-checked against
+    /// `status = 'queued'` once its lock is released. A worker with `model` nil claims only
+    /// jobs that name no model.
     public func claim(limit: Int, model: String?, lease: Duration) throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
         let rows = try connection.query(
-            """
-            WITH next AS (
-                SELECT id FROM scribe.jobs
-                WHERE status = 'queued' AND run_at <= now() AND (model IS NULL OR model = $2)
-                ORDER BY priority, run_at, id
-                LIMIT $3
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE scribe.jobs AS j
-            SET status = 'running', attempts = j.attempts + 1, worker_id = $1,
-                lease_expires_at = now() + $4::float8 * interval '1 second', started_at = now()
-            FROM next
-            WHERE j.id = next.id
-            RETURNING \(ClaimedJob.returning)
-            """, [workerID, model, limit, lease.seconds])
+            "SELECT \(ClaimedJob.returning) FROM scribe.claim_jobs($1, $2, $3, $4) AS j",
+            [workerID, model, limit, lease.seconds])
         var jobs: [ClaimedJob] = []
         for index in 0..<rows.count {
             guard let job = ClaimedJob(rows: rows, index: index) else {
