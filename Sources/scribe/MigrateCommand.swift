@@ -11,7 +11,7 @@ struct MigrateCommand: ParsableCommand {
         abstract: "Create or upgrade the scribe schema in the database.",
         discussion: """
             Applies pending migrations, each in its own transaction under an advisory lock, \
-            so several workers may run it at once. Connects with DATABASE_URL or the libpq \
+            so several workers may run it at once. Connects with SCRIBE_MIGRATE_DATABASE_URL (the schema's owner), else DATABASE_URL, or the libpq \
             environment (PGHOST, PGDATABASE, ...).
             """)
 
@@ -26,13 +26,17 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         logging.bootstrap()
         let logger = Logger(label: "scribe.migrate")
+        // Migrations need the schema's owner; workers sharing the settings file connect
+        // with less (Migrations/README.md, "Roles and tenants").
+        var environment = ProcessEnvironment.current
+        if let owner = environment["SCRIBE_MIGRATE_DATABASE_URL"], !owner.isEmpty { environment["DATABASE_URL"] = owner }
         if status {
-            try printStatus(Migrator(connection: DatabaseConnection.open(), logger: logger))
+            try printStatus(Migrator(connection: DatabaseConnection.open(environment: environment), logger: logger))
             return
         }
         // Migrations are transactional and idempotent: one cut off by a lost connection is
         // simply run again.
-        try DatabaseConnection.retrying(wait: .seconds(max(0, wait)), logger: logger) { connection in
+        try DatabaseConnection.retrying(wait: .seconds(max(0, wait)), logger: logger, environment: environment) { connection in
             let migrator = Migrator(connection: connection, logger: logger)
             do {
                 let applied = try migrator.migrate()

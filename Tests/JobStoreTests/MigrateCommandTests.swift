@@ -6,6 +6,24 @@ import TestSupport
 /// `scribe migrate` as users run it: the binary, with DATABASE_URL, from outside the
 /// checkout (the SQL is compiled in).
 @Suite struct MigrateCommandTests {
+    /// Workers' DATABASE_URL names a role that may not migrate; the migration runs as the
+    /// owner named by SCRIBE_MIGRATE_DATABASE_URL.
+    @Test func theMigrationConnectsAsTheOwnerWhenNamed() throws {
+        let worker = try LoginRole("worker", groups: ["scribe_worker"])
+        defer { worker.drop() }
+        try IsolatedDatabase.with(migrated: false) { database in
+            var environment = ProcessInfo.processInfo.environment
+            let owner = try database.connectionString()
+            environment["DATABASE_URL"] = owner + " user='\(worker.name)' password='\(worker.password)'"
+            let refused = try ChildProcess.run([Executables.scribe, "migrate"], environment: environment)
+            #expect(refused.status != 0, "a worker role may not create the schema")
+            environment["SCRIBE_MIGRATE_DATABASE_URL"] = owner
+            let applied = try ChildProcess.run([Executables.scribe, "migrate"], environment: environment)
+            #expect(applied.status == 0, "\(applied.standardError)")
+            #expect(applied.standardOutput.hasSuffix("(this scribe knows up to \(Migration.all.last!.version))\n"))
+        }
+    }
+
     @Test func migrateThenStatus() throws {
         try IsolatedDatabase.with(migrated: false) { database in
             var environment = ProcessInfo.processInfo.environment

@@ -123,6 +123,12 @@ import TestSupport
 
         let migrate = try UnitFile(path: Repository.path("Ops/systemd/scribe-migrate.service"))
         #expect(migrate["Service"]["Type"] == ["oneshot"])
+        // Link-local and metadata addresses denied by the kernel; memory and tasks bounded.
+        for unit in [service, migrate["Service"]] {
+            let denied = Set(unit["IPAddressDeny"]?.flatMap { $0.split(separator: " ").map(String.init) } ?? [])
+            #expect(denied.isSuperset(of: ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"]), "\(denied)")
+            #expect(unit["MemoryMax"]?.count == 1 && unit["TasksMax"]?.count == 1)
+        }
         #expect(migrate["Service"]["ExecStart"] == ["/usr/local/bin/scribe migrate --wait 300"])
     }
 
