@@ -42,7 +42,7 @@ DECLARE
     claimed integer;
 BEGIN
     IF EXISTS (SELECT 1 FROM scribe.tenants WHERE max_running IS NOT NULL) THEN
-        PERFORM pg_advisory_xact_lock(6003563510395371265);  -- 'SCRIBECL': the capped claim
+        PERFORM pg_advisory_xact_lock(5999729603185558348);  -- 0x534352494245434C, 'SCRIBECL': the capped claim
     END IF;
     FOR round IN 1..4 LOOP
         EXIT WHEN remaining <= 0;
