@@ -35,6 +35,7 @@ let package = Package(
             name: "Inference",
             dependencies: ["ScribeCore", "COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
+        .target(name: "Constraints"),
         .target(
             name: "Engine",
             dependencies: ["ScribeCore", "Inference", .product(name: "Logging", package: "swift-log")]),
@@ -76,6 +77,7 @@ let package = Package(
             dependencies: ["JobStore", "Inference", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"),
         .testTarget(name: "ScribeCoreTests", dependencies: ["ScribeCore"]),
+        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "ScribeCore", "Inference", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
         .testTarget(

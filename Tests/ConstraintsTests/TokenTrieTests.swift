@@ -1,0 +1,40 @@
+import Foundation
+import Inference
+import Testing
+import TestSupport
+@testable import Constraints
+
+/// The trie walk finds exactly the tokens that trying each token alone finds, on the
+/// reference model's vocabulary, in states where few, some and most tokens fit.
+@Suite struct TokenTrieTests {
+    static func vocabulary() throws -> [[UInt8]] {
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: try #require(Repository.referenceModelPath)))
+        return (0..<tokenizer.vocabularySize).map { tokenizer.bytes(of: TokenID($0)) }
+    }
+
+    @Test(.enabled(if: Repository.referenceModelPath != nil, "reference model not downloaded"))
+    func theWalkFindsExactlyTheTokensThatFitOneByOne() throws {
+        let tokens = try Self.vocabulary()
+        let trie = TokenTrie(tokens: tokens)
+        let grammar = JSONGrammar.object()
+        for prefix in ["", "{", #"{"na"#, #"{"name": "#, #"{"name": "Ada", "age": 3"#, #"{"a": [1, {"b": null}"#, #"{"a": tr"#] {
+            var matcher = try GrammarMatcher(grammar)
+            let fed = matcher.accept(Array(prefix.utf8))
+            #expect(fed, "\(prefix)")
+            let clock = ContinuousClock()
+            var walked = TokenSet(count: 0)
+            let walkTime = clock.measure { walked = trie.allowedTokens(after: matcher) }
+            var alone = TokenSet(count: tokens.count)
+            for (id, bytes) in tokens.enumerated() where !bytes.isEmpty {
+                var trial = matcher
+                if trial.accept(bytes) { alone.insert(id) }
+            }
+            #expect(walked == alone, "after \(prefix)")
+            print("token mask after \(prefix.debugDescription): \(walked.population) of \(tokens.count) tokens, \(walkTime)")
+        }
+        // Inside a string nearly every token fits; after `{` only those starting a key.
+        var inString = try GrammarMatcher(grammar)
+        _ = inString.accept(Array(#"{"na"#.utf8))
+        #expect(trie.allowedTokens(after: inString).population > tokens.count / 2)
+    }
+}
