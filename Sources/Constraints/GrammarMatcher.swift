@@ -5,10 +5,10 @@
 /// `allowedBytes` is what may come next. Copy it to try a token without committing.
 public struct GrammarMatcher: Sendable {
     /// A place in a rule: the `index`-th element of one alternative, next to be matched.
-    struct Position: Hashable, Sendable {
-        var rule: Int32
-        var alternative: Int32
-        var index: Int32
+    public struct Position: Hashable, Sendable {
+        public var rule: Int32
+        public var alternative: Int32
+        public var index: Int32
     }
 
     public struct TooDeep: Error, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A vocabulary's tokens as a trie of their bytes, so that the tokens a grammar allows next
 /// are found in one walk that shares every common prefix and drops a whole subtree at the
 /// first byte the grammar refuses (instead of trying each token on its own).
@@ -62,4 +64,27 @@ public struct TokenSet: Equatable, Sendable {
     public mutating func insert(_ id: Int) { words[id >> 6] |= 1 << UInt64(id & 63) }
     public func contains(_ id: Int) -> Bool { words[id >> 6] & (1 << UInt64(id & 63)) != 0 }
     public var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}
+
+/// Token masks by matcher state, for one grammar and vocabulary: the same stacks allow the
+/// same tokens, and a constrained output revisits states all the time (every character
+/// of a string leaves the matcher where it was). Shared by every sequence under the same
+/// constraint; thread-safe.
+public final class TokenMaskCache: Sendable {
+    public let trie: TokenTrie
+    private let masks = Mutex<[Set<[GrammarMatcher.Position]>: TokenSet]>([:])
+
+    public init(trie: TokenTrie) {
+        self.trie = trie
+    }
+
+    /// The tokens allowed after `matcher`, walked once per distinct state.
+    public func allowedTokens(after matcher: GrammarMatcher) -> TokenSet {
+        if let known = masks.withLock({ $0[matcher.stacks] }) { return known }
+        let mask = trie.allowedTokens(after: matcher)
+        masks.withLock { $0[matcher.stacks] = mask }
+        return mask
+    }
+
+    public var count: Int { masks.withLock { $0.count } }
 }

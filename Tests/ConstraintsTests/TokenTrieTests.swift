@@ -37,4 +37,26 @@ import TestSupport
         _ = inString.accept(Array(#"{"na"#.utf8))
         #expect(trie.allowedTokens(after: inString).population > tokens.count / 2)
     }
+
+    /// Every character of a string leaves the matcher in the state it was in: the cache
+    /// walks once, and answers what the walk answers.
+    @Test(.enabled(if: Repository.referenceModelPath != nil, "reference model not downloaded"))
+    func masksAreCachedByState() throws {
+        let tokens = try Self.vocabulary()
+        let cache = TokenMaskCache(trie: TokenTrie(tokens: tokens))
+        var matcher = try GrammarMatcher(JSONGrammar.object())
+        _ = matcher.accept(Array(#"{"description": "A"#.utf8))
+        let clock = ContinuousClock()
+        var first = TokenSet(count: 0)
+        let firstTime = clock.measure { first = cache.allowedTokens(after: matcher) }
+        _ = matcher.accept(Array("n apple a day".utf8))
+        var again = TokenSet(count: 0)
+        let againTime = clock.measure { again = cache.allowedTokens(after: matcher) }
+        #expect(again == first && again == cache.trie.allowedTokens(after: matcher))
+        #expect(cache.count == 1)
+        _ = matcher.accept(Array(#"", "#.utf8))
+        #expect(cache.allowedTokens(after: matcher) == cache.trie.allowedTokens(after: matcher))
+        #expect(cache.count == 2)
+        print("token mask inside a string: first \(firstTime), cached \(againTime)")
+    }
 }
