@@ -34,6 +34,15 @@ public struct GrammarMatcher: Sendable {
         stacks = start
     }
 
+    /// A matcher standing at one stack (its positions bottom to top), expanded as `init`
+    /// does: how the mask cache looks at one parse path at a time.
+    init(_ grammar: Grammar, stack: [Position]) throws {
+        self.grammar = grammar
+        var expanded = Set<[Position]>()
+        try Self.expand(stack, grammar: grammar, into: &expanded)
+        stacks = expanded
+    }
+
     /// The output so far matches the grammar as a whole.
     public var isComplete: Bool { stacks.contains([]) }
 
