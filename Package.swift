@@ -35,7 +35,7 @@ let package = Package(
             name: "Inference",
             dependencies: ["ScribeCore", "COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
-        .target(name: "Constraints"),
+        .target(name: "Constraints", dependencies: ["ScribeCore"]),
         .target(
             name: "Engine",
             dependencies: ["ScribeCore", "Inference", .product(name: "Logging", package: "swift-log")]),

@@ -8,6 +8,8 @@ public struct JSONGrammar {
 
     public let whitespace: [Grammar.Element]
     public let string: Grammar.Element
+    /// One character of a string's content (unescaped or an escape).
+    public let character: Grammar.Element
     public let number: Grammar.Element
     public let integer: Grammar.Element
     /// Any JSON value (a rule declared first, defined once objects and arrays exist).
@@ -30,6 +32,7 @@ public struct JSONGrammar {
             escape + [.bytes(ByteSet(ascii: "\"\\/bfnrt"))],
             escape + Grammar.literal("u") + [hex, hex, hex, hex],
         ])
+        self.character = character
         string = g.rule("string", [Grammar.literal("\"") + [g.star("chars", character)] + Grammar.literal("\"")])
 
         // Numbers: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?

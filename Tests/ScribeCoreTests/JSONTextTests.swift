@@ -135,3 +135,15 @@ private struct Oracle: Decodable {
         value = .array(try c.decode([Oracle].self).map(\.value))
     }
 }
+
+@Suite struct JSONKeyOrderTests {
+    @Test func keysAreRecordedInTheOrderWrittenByPath() throws {
+        let (value, order) = try JSONValue.parseKeepingKeyOrder(#"{"z": 1, "a": {"m": [ {"y": 0, "b": 1} ], "c": {}}, "k": null}"#)
+        #expect(value == (try JSONValue.parse(#"{"a": {"c": {}, "m": [{"b": 1, "y": 0}]}, "k": null, "z": 1}"#)))
+        #expect(order.keys(at: []) == ["z", "a", "k"])
+        #expect(order.keys(at: [.key("a")]) == ["m", "c"])
+        #expect(order.keys(at: [.key("a"), .key("m"), .index(0)]) == ["y", "b"])
+        #expect(order.keys(at: [.key("a"), .key("c")]) == [])
+        #expect(order.keys(at: [.key("k")]) == nil)
+    }
+}

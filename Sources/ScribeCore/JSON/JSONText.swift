@@ -9,7 +9,7 @@
 extension JSONValue {
     /// Where and why a text is not JSON.
     public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-        public enum PathComponent: Sendable, Equatable {
+        public enum PathComponent: Sendable, Hashable {
             case key(String)
             case index(Int)
         }
@@ -57,6 +57,27 @@ extension JSONValue {
     /// Parses one JSON document (surrounding whitespace allowed).
     public static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
         try parse(utf8: text.utf8)
+    }
+
+    /// The order keys were written in, by the path of their object (`.object` is a
+    /// dictionary): for what gives the order meaning, like a JSON Schema's `properties`.
+    public struct KeyOrder: Sendable, Equatable {
+        var orders: [[SyntaxError.PathComponent]: [String]] = [:]
+
+        /// The keys of the object at `path`, in the order written; nil when there is none.
+        public func keys(at path: [SyntaxError.PathComponent]) -> [String]? { orders[path] }
+    }
+
+    /// Parses like `parse`, and records the order of every object's keys.
+    public static func parseKeepingKeyOrder(_ text: String) throws(SyntaxError) -> (JSONValue, KeyOrder) {
+        try Array(text.utf8).withUnsafeBufferPointer { buffer throws(SyntaxError) -> (JSONValue, KeyOrder) in
+            var parser = JSONTextParser(bytes: buffer)
+            parser.keyOrder = KeyOrder()
+            let value = try parser.value(depth: 0)
+            parser.skipWhitespace()
+            guard parser.position == buffer.count else { throw parser.error("unexpected text after the JSON value") }
+            return (value, parser.keyOrder!)
+        }
     }
 
     /// Compact JSON text, object keys sorted (the same value always gives the same bytes).
@@ -157,6 +178,9 @@ private struct JSONTextParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
     static let maxDepth = 512
+    /// Set when key order is recorded; `path` is then where the parser stands.
+    var keyOrder: JSONValue.KeyOrder?
+    var path: [JSONValue.SyntaxError.PathComponent] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -207,6 +231,8 @@ private struct JSONTextParser {
     mutating func object(depth: Int) throws(JSONValue.SyntaxError) -> JSONValue {
         position += 1  // {
         var object: [String: JSONValue] = [:]
+        var keys: [String] = []
+        defer { if keyOrder != nil { keyOrder!.orders[path] = keys } }
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -225,11 +251,16 @@ private struct JSONTextParser {
                 throw error("duplicate key \"\(key)\"")
             }
             try expect(UInt8(ascii: ":"), "':'")
+            if keyOrder != nil {
+                keys.append(key)
+                path.append(.key(key))
+            }
             do {
                 object[key] = try value(depth: depth + 1)
             } catch {
                 throw error.inside(.key(key))
             }
+            if keyOrder != nil { path.removeLast() }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of text, expected ',' or '}'") }
             switch bytes[position] {
@@ -249,11 +280,13 @@ private struct JSONTextParser {
             return .array(items)
         }
         while true {
+            if keyOrder != nil { path.append(.index(items.count)) }
             do {
                 items.append(try value(depth: depth + 1))
             } catch {
                 throw error.inside(.index(items.count))
             }
+            if keyOrder != nil { path.removeLast() }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of text, expected ',' or ']'") }
             switch bytes[position] {

@@ -1,0 +1,80 @@
+import Testing
+@testable import Constraints
+
+/// Schemas compiled to grammars: instances that validate are accepted (in the schema's
+/// property order), instances that do not are refused, and keywords that cannot be
+/// enforced are refused with their path.
+@Suite struct JSONSchemaGrammarTests {
+    static func check(_ schema: String, accepts valid: [String], refuses invalid: [String]) throws {
+        let grammar = try JSONSchemaGrammar.compile(schemaText: schema)
+        for text in valid { #expect(try GrammarMatcherTests.matches(grammar, text), "\(schema) should accept \(text)") }
+        for text in invalid { #expect(try !GrammarMatcherTests.matches(grammar, text), "\(schema) should refuse \(text)") }
+    }
+
+    @Test func objectsFollowTheSchemasPropertyOrderAndRequiredMembers() throws {
+        try Self.check(
+            #"{"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}, "ok": {"type": "boolean"}}, "required": ["name", "age"], "additionalProperties": false}"#,
+            accepts: [#"{"name":"Ada","age":36}"#, #"{"name": "Ada", "age": -1, "tags": ["a", "b", "a"]}"#,
+                      #"{"name":"","age":0,"ok":false}"#, #"{"name":"x","age":1,"tags":[],"ok":true}"#],
+            refuses: [#"{"age":36,"name":"Ada"}"#, #"{"name":"Ada"}"#, #"{"name":"Ada","age":3.5}"#,
+                      #"{"name":"Ada","age":3,"extra":1}"#, #"{"name":"Ada","age":3,"tags":["c"]}"#,
+                      #"{"name":"Ada","age":3,}"#, #"{"name":"Ada","age":"3"}"#, #"{}"#])
+        try Self.check(#"{"properties": {"b": {}, "a": {}}}"#,
+                       accepts: [#"{}"#, #"{"b":1}"#, #"{"a":[]}"#, #"{"b":null,"a":{"x":1}}"#],
+                       refuses: [#"{"a":1,"b":2}"#, #"{"c":1}"#])
+    }
+
+    @Test func typesUnionsEnumsAndConstants() throws {
+        try Self.check(#"{"type": ["string", "null"]}"#, accepts: [#""x""#, "null"], refuses: ["1", "true", "{}"])
+        try Self.check(#"{"anyOf": [{"type": "integer"}, {"type": "object", "properties": {"k": {"const": 1}}, "required": ["k"]}]}"#,
+                       accepts: ["12", #"{"k":1}"#], refuses: [#"{"k":2}"#, "1.5", #""1""#])
+        try Self.check(#"{"oneOf": [{"type": "string"}, {"type": "boolean"}]}"#, accepts: [#""s""#, "false"], refuses: ["0"])
+        try Self.check(#"{"type": "string", "enum": ["red", "green", 3]}"#, accepts: [#""red""#, #""green""#],
+                       refuses: ["3", #""blue""#])
+        try Self.check(#"{"const": {"b": [1, "x"], "a": null}}"#, accepts: [#"{"a":null,"b":[1,"x"]}"#], refuses: [#"{"a":null}"#])
+        try Self.check(#"{"type": "number"}"#, accepts: ["1", "-2.5e3"], refuses: [#""1""#])
+        try Self.check(#"{"type": "integer"}"#, accepts: ["0", "-17"], refuses: ["1.0", "01"])
+    }
+
+    @Test func arraysAndStringsKeepTheirBounds() throws {
+        try Self.check(#"{"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 3}"#,
+                       accepts: ["[1,2]", "[1, 2, 3]"], refuses: ["[]", "[1]", "[1,2,3,4]", #"[1,"2"]"#])
+        try Self.check(#"{"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}"#,
+                       accepts: [#"["a",1]"#], refuses: [#"[1,"a"]"#, #"["a"]"#, #"["a",1,2]"#])
+        try Self.check(#"{"type": "array", "prefixItems": [{"type": "string"}], "items": {"type": "null"}, "maxItems": 3}"#,
+                       accepts: [#"["a"]"#, #"["a",null,null]"#], refuses: [#"["a",null,null,null]"#, #"["a",1]"#])
+        try Self.check(#"{"type": "string", "minLength": 2, "maxLength": 4}"#,
+                       accepts: [#""ab""#, #""日本語!""#, #""a\nb""#], refuses: [#""a""#, #""abcde""#, #""日本語!!""#])
+        try Self.check(#"{"type": "object", "additionalProperties": {"type": "integer"}}"#,
+                       accepts: ["{}", #"{"x":1,"y":2}"#], refuses: [#"{"x":"1"}"#])
+    }
+
+    /// $ref to definitions, recursive ones included.
+    @Test func referencesResolveAndMayRecurse() throws {
+        try Self.check(
+            ##"{"$ref": "#/$defs/node", "$defs": {"node": {"type": "object", "properties": {"value": {"type": "integer"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["value", "children"]}}}"##,
+            accepts: [#"{"value":1,"children":[]}"#, #"{"value":1,"children":[{"value":2,"children":[{"value":3,"children":[]}]}]}"#],
+            refuses: [#"{"value":1}"#, #"{"value":1,"children":[{"value":2}]}"#])
+    }
+
+    /// Never silently dropped: what the grammar cannot enforce is refused, at its path.
+    @Test func unsupportedKeywordsAreRefusedWithTheirPath() {
+        let cases = [
+            #"{"type": "object", "properties": {"email": {"type": "string", "pattern": "^a"}}}"#: "$.properties.email.pattern",
+            #"{"type": "integer", "minimum": 0}"#: "$.minimum",
+            #"{"allOf": [{"type": "string"}, {"maxLength": 3}]}"#: "$.allOf",
+            #"{"type": "object", "properties": {"a": {"type": "string", "frobnicate": 1}}}"#: "$.properties.a.frobnicate",
+            #"{"oneOf": [{"type": "integer"}, {"type": "number"}]}"#: "$.oneOf[1]",
+            ##"{"$ref": "#/$defs/missing"}"##: "$.$ref",
+            #"{"type": "thing"}"#: "$.type",
+            #"{"type": "object", "properties": {"a": {}}, "additionalProperties": true}"#: "$.additionalProperties",
+            #"{"type": "object", "required": ["ghost"]}"#: "$.required[0]",
+            #"{"items": {"type": "string", "format": "email"}}"#: "$.items.format",
+            #"{"type": "string", "maxLength": 100000}"#: "$.maxLength",
+        ]
+        for (schema, path) in cases {
+            let error = #expect(throws: JSONSchemaGrammar.Unsupported.self) { try JSONSchemaGrammar.compile(schemaText: schema) }
+            #expect(error?.path == path, "\(schema): \(String(describing: error))")
+        }
+    }
+}
