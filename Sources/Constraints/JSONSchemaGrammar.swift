@@ -8,7 +8,9 @@ import ScribeCore
 /// `additionalProperties` (false or absent; or a schema for objects with no
 /// `properties`), `enum`, `const`, `items`, `prefixItems`, `minItems`, `maxItems`,
 /// `anyOf`, `oneOf` (branches of distinct types), `allOf` of one, `$ref` to `#/$defs/…` or
-/// `#/definitions/…` (recursive too), `minLength`, `maxLength`; annotations are ignored.
+/// `#/definitions/…` (recursive too), `minLength`, `maxLength`, `pattern` (the
+/// `RegexPattern` subset, matched whole), `format` (date, time, date-time, uuid, email);
+/// annotations are ignored.
 public struct JSONSchemaGrammar {
     public struct Unsupported: Error, Equatable, CustomStringConvertible {
         /// `$.properties.email.pattern`
@@ -70,7 +72,7 @@ public struct JSONSchemaGrammar {
     private mutating func compile(_ keywords: [String: JSONValue], at path: Path) throws -> Grammar.Element {
         let known: Set<String> = ["type", "properties", "required", "additionalProperties", "enum", "const", "items",
                                   "prefixItems", "minItems", "maxItems", "anyOf", "oneOf", "allOf", "$ref",
-                                  "minLength", "maxLength"]
+                                  "minLength", "maxLength", "pattern", "format"]
         for key in keywords.keys.sorted() where !known.contains(key) && !Self.annotations.contains(key) {
             throw refuse(path + [.key(key)], "\(key) is not supported")
         }
@@ -111,7 +113,7 @@ public struct JSONSchemaGrammar {
         }
         let implied = types ?? (keywords["properties"] != nil || keywords["additionalProperties"] != nil ? ["object"]
             : keywords["items"] != nil || keywords["prefixItems"] != nil ? ["array"]
-            : keywords["minLength"] != nil || keywords["maxLength"] != nil ? ["string"] : nil)
+            : ["minLength", "maxLength", "pattern", "format"].contains(where: { keywords[$0] != nil }) ? ["string"] : nil)
         guard let implied else { return json.value }
         var alternatives: [[Grammar.Element]] = []
         for type in implied {
@@ -195,7 +197,43 @@ public struct JSONSchemaGrammar {
         return count
     }
 
+    /// The formats a string may be held to, as patterns whose strings every format
+    /// checker accepts (dates only to the 28th, but the 29th–31st of months that have them;
+    /// times with an offset, as RFC 3339 wants).
+    static let formats: [String: String] = {
+        let date = #"\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"#
+        let time = #"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"#
+        return [
+            "date": date, "time": time, "date-time": date + "T" + time,
+            "uuid": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "email": #"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,4}\.[A-Za-z]{2,24}"#,
+        ]
+    }()
+
     private mutating func string(_ keywords: [String: JSONValue], at path: Path) throws -> Grammar.Element {
+        let lengthGiven = keywords["minLength"] != nil || keywords["maxLength"] != nil
+        for (name, source) in [("pattern", keywords["pattern"]), ("format", keywords["format"])] {
+            guard let source else { continue }
+            guard case .string(let text) = source else { throw refuse(path + [.key(name)], "\(name) is a string") }
+            guard !lengthGiven, name == "format" || keywords["format"] == nil else {
+                throw refuse(path + [.key(name)], "\(name) together with minLength, maxLength or format is not supported")
+            }
+            let regex: String
+            if name == "format" {
+                guard let known = Self.formats[text] else {
+                    throw refuse(path + [.key(name)], "format \(text) is not supported (date, time, date-time, uuid, email are)")
+                }
+                regex = known
+            } else {
+                regex = text
+            }
+            let pattern: RegexPattern
+            do { pattern = try RegexPattern(regex) } catch {
+                throw refuse(path + [.key(name)], "\(error)")
+            }
+            return json.grammar.rule("string", [Grammar.literal("\"") + json.grammar.elements(for: pattern, inJSONString: true)
+                + Grammar.literal("\"")])
+        }
         let minimum = try count(keywords, "minLength", at: path) ?? 0
         let maximum = try count(keywords, "maxLength", at: path)
         if minimum == 0 && maximum == nil { return json.string }

@@ -49,6 +49,32 @@ import Testing
                        accepts: ["{}", #"{"x":1,"y":2}"#], refuses: [#"{"x":"1"}"#])
     }
 
+    /// Patterns are matched whole, with the JSON escapes their characters need; formats are
+    /// patterns every format checker accepts.
+    @Test func patternsAndFormatsHoldInsideTheJSONString() throws {
+        try Self.check(#"{"type": "string", "pattern": "^[A-Z]{2}-\\d{3,4}$"}"#,
+                       accepts: [#""AB-123""#, #""ZZ-0000""#], refuses: [#""ab-123""#, #""AB-12""#, #""AB-12345""#, #""xAB-123""#])
+        try Self.check(#"{"type": "string", "pattern": "(yes|no|\"maybe\")\\n?"}"#,
+                       accepts: [#""yes""#, #""\"maybe\"""#, #""no\n""#], refuses: [#""maybe""#, #""yes\\n""#])
+        try Self.check(#"{"type": "string", "pattern": "[^a-c]\\.."}"#,
+                       accepts: [#""d.x""#, #""日.é""#, #""\\.\"""#], refuses: [#""a.x""#, #""d.\n""#, #""dxx""#])
+        try Self.check(#"{"format": "date"}"#, accepts: [#""2024-02-28""#, #""1999-12-31""#, #""2023-04-30""#],
+                       refuses: [#""2024-02-30""#, #""2024-04-31""#, #""2024-13-01""#, #""24-01-01""#])
+        try Self.check(#"{"type": "string", "format": "date-time"}"#,
+                       accepts: [#""2024-05-06T07:08:09Z""#, #""2024-05-06T23:59:59.123+05:30""#],
+                       refuses: [#""2024-05-06T24:00:00Z""#, #""2024-05-06 07:08:09Z""#, #""2024-05-06T07:08:09""#])
+        try Self.check(#"{"format": "uuid"}"#, accepts: [#""123e4567-e89b-12d3-a456-426614174000""#], refuses: [#""123e4567""#])
+        try Self.check(#"{"format": "email"}"#, accepts: [#""ada@example.org""#], refuses: [#""ada@""#, #""@x.org""#])
+    }
+
+    @Test func regexSubsetParsesAndRefusesWhatItCannotHold() throws {
+        #expect(try RegexPattern("a{2}") == .repeated(.characters([0x61...0x61]), minimum: 2, maximum: 2))
+        for (pattern, offset) in [("a(?=b)", 2), ("(a", 2), ("a\\1", 1), ("a{2000}", 1), ("[ab", 3), ("*a", 0), ("a^b", 1), ("[b-a]", 4)] {
+            let error = #expect(throws: RegexPattern.Unsupported.self) { try RegexPattern(pattern) }
+            #expect(error?.offset == offset, "\(pattern): \(String(describing: error))")
+        }
+    }
+
     /// $ref to definitions, recursive ones included.
     @Test func referencesResolveAndMayRecurse() throws {
         try Self.check(
@@ -60,7 +86,8 @@ import Testing
     /// Never silently dropped: what the grammar cannot enforce is refused, at its path.
     @Test func unsupportedKeywordsAreRefusedWithTheirPath() {
         let cases = [
-            #"{"type": "object", "properties": {"email": {"type": "string", "pattern": "^a"}}}"#: "$.properties.email.pattern",
+            #"{"type": "object", "properties": {"email": {"type": "string", "pattern": "(?=a)b"}}}"#: "$.properties.email.pattern",
+            #"{"type": "string", "pattern": "a", "maxLength": 3}"#: "$.pattern",
             #"{"type": "integer", "minimum": 0}"#: "$.minimum",
             #"{"allOf": [{"type": "string"}, {"maxLength": 3}]}"#: "$.allOf",
             #"{"type": "object", "properties": {"a": {"type": "string", "frobnicate": 1}}}"#: "$.properties.a.frobnicate",
@@ -69,7 +96,7 @@ import Testing
             #"{"type": "thing"}"#: "$.type",
             #"{"type": "object", "properties": {"a": {}}, "additionalProperties": true}"#: "$.additionalProperties",
             #"{"type": "object", "required": ["ghost"]}"#: "$.required[0]",
-            #"{"items": {"type": "string", "format": "email"}}"#: "$.items.format",
+            #"{"items": {"type": "string", "format": "hostname"}}"#: "$.items.format",
             #"{"type": "string", "maxLength": 100000}"#: "$.maxLength",
         ]
         for (schema, path) in cases {

@@ -18,7 +18,8 @@ import TestSupport
         #"{"oneOf": [{"type": "string", "minLength": 2, "maxLength": 2}, {"type": ["integer", "null"]}]}"#,
         #"{"type": "object", "properties": {"invoice": {"type": "object", "properties": {"lines": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}, "price": {"type": "number"}}, "required": ["sku", "qty", "price"]}}, "total": {"type": "number"}}, "required": ["lines", "total"]}}, "required": ["invoice"]}"#,
         #"{"type": "object", "properties": {"sentiment": {"enum": ["positive", "negative", "neutral"]}, "confidence": {"type": "number"}}, "required": ["sentiment"]}"#,
-        #"{"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "items": false}"#,
+        #"{"type": "array", "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "uuid"}], "items": false}"#,
+        #"{"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}-\\d{2,4}(/[a-z]+)?$"}, "at": {"format": "date-time"}, "mail": {"format": "email"}}, "required": ["code", "at", "mail"]}"#,
         #"{}"#,
     ]
 
@@ -62,7 +63,8 @@ import TestSupport
             for line in sys.stdin:
                 row = json.loads(line)
                 try:
-                    jsonschema.validate(json.loads(row["instance"]), json.loads(row["schema"]))
+                    jsonschema.validate(json.loads(row["instance"]), json.loads(row["schema"]),
+                                        format_checker=jsonschema.FormatChecker())
                 except Exception as error:
                     bad += 1
                     print(row["schema"], "|", row["instance"], "|", str(error).splitlines()[0])
