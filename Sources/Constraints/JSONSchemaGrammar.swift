@@ -9,8 +9,9 @@ import ScribeCore
 /// `properties`), `enum`, `const`, `items`, `prefixItems`, `minItems`, `maxItems`,
 /// `anyOf`, `oneOf` (branches of distinct types), `allOf` of one, `$ref` to `#/$defs/…` or
 /// `#/definitions/…` (recursive too), `minLength`, `maxLength`, `pattern` (the
-/// `RegexPattern` subset, matched whole), `format` (date, time, date-time, uuid, email);
-/// annotations are ignored.
+/// `RegexPattern` subset, matched whole), `format` (date, time, date-time, uuid, email),
+/// integer `minimum`/`maximum`/`exclusiveMinimum`/`exclusiveMaximum`, and number bounds
+/// that are whole, inclusive and not below 0; annotations are ignored.
 public struct JSONSchemaGrammar {
     public struct Unsupported: Error, Equatable, CustomStringConvertible {
         /// `$.properties.email.pattern`
@@ -72,7 +73,8 @@ public struct JSONSchemaGrammar {
     private mutating func compile(_ keywords: [String: JSONValue], at path: Path) throws -> Grammar.Element {
         let known: Set<String> = ["type", "properties", "required", "additionalProperties", "enum", "const", "items",
                                   "prefixItems", "minItems", "maxItems", "anyOf", "oneOf", "allOf", "$ref",
-                                  "minLength", "maxLength", "pattern", "format"]
+                                  "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
+                                  "exclusiveMinimum", "exclusiveMaximum"]
         for key in keywords.keys.sorted() where !known.contains(key) && !Self.annotations.contains(key) {
             throw refuse(path + [.key(key)], "\(key) is not supported")
         }
@@ -120,8 +122,8 @@ public struct JSONSchemaGrammar {
             switch type {
             case "null": alternatives.append(Grammar.literal("null"))
             case "boolean": alternatives += [Grammar.literal("true"), Grammar.literal("false")]
-            case "integer": alternatives.append([json.integer])
-            case "number": alternatives.append([json.number])
+            case "integer": alternatives.append([try integer(keywords, at: path)])
+            case "number": alternatives.append([try number(keywords, at: path)])
             case "string": alternatives.append([try string(keywords, at: path)])
             case "object": alternatives.append([try object(keywords, at: path)])
             default: alternatives.append([try array(keywords, at: path)])
@@ -171,6 +173,58 @@ public struct JSONSchemaGrammar {
             }
             seen.formUnion(expanded)
         }
+    }
+
+    /// Integer bounds, inclusive; exclusive ones moved by one. nil: no bound given.
+    private func bounds(_ keywords: [String: JSONValue], at path: Path) throws -> (Int64?, Int64?, given: Bool) {
+        var low: Int64?, high: Int64?
+        for (name, isMinimum, exclusive) in [("minimum", true, false), ("exclusiveMinimum", true, true),
+                                             ("maximum", false, false), ("exclusiveMaximum", false, true)] {
+            guard let value = keywords[name] else { continue }
+            guard case .integer(let bound) = value, bound > Int64.min + 1, bound < Int64.max - 1 else {
+                throw refuse(path + [.key(name)], "\(name) is supported as a whole number")
+            }
+            if isMinimum {
+                let inclusive = exclusive ? bound + 1 : bound
+                low = max(low ?? inclusive, inclusive)
+            } else {
+                let inclusive = exclusive ? bound - 1 : bound
+                high = min(high ?? inclusive, inclusive)
+            }
+        }
+        return (low, high, low != nil || high != nil)
+    }
+
+    private mutating func integer(_ keywords: [String: JSONValue], at path: Path) throws -> Grammar.Element {
+        let (low, high, given) = try bounds(keywords, at: path)
+        guard given else { return json.integer }
+        guard let pattern = IntegerRange.pattern(minimum: low, maximum: high) else {
+            throw refuse(path + [.key("maximum")], "no integer lies between the bounds")
+        }
+        return json.grammar.rule("bounded-integer", [json.grammar.elements(for: pattern, inJSONString: false)])
+    }
+
+    /// Numbers with bounds: those with whole-number bounds are held to a whole part in
+    /// range and a fraction (none at the maximum), without an exponent; others refused.
+    private mutating func number(_ keywords: [String: JSONValue], at path: Path) throws -> Grammar.Element {
+        let (low, high, given) = try bounds(keywords, at: path)
+        guard given else { return json.number }
+        guard keywords["exclusiveMinimum"] == nil, keywords["exclusiveMaximum"] == nil, (low ?? 0) >= 0 else {
+            throw refuse(path + [.key(keywords["exclusiveMinimum"] != nil ? "exclusiveMinimum"
+                : keywords["exclusiveMaximum"] != nil ? "exclusiveMaximum" : "minimum")],
+                "number bounds are supported as whole, inclusive and not below 0")
+        }
+        let digit = RegexPattern.characters([0x30...0x39])
+        let fraction = RegexPattern.sequence([.characters([0x2E...0x2E]), .repeated(digit, minimum: 1, maximum: nil)])
+        var branches: [RegexPattern] = []
+        if high.map({ $0 > (low ?? 0) }) ?? true, let below = IntegerRange.pattern(minimum: low ?? 0, maximum: high.map { $0 - 1 }) {
+            branches.append(.sequence([below, .repeated(fraction, minimum: 0, maximum: 1)]))
+        }
+        if let high, high >= (low ?? 0), let exact = IntegerRange.pattern(minimum: high, maximum: high) {
+            branches.append(exact)
+        }
+        guard !branches.isEmpty else { throw refuse(path + [.key("maximum")], "no number lies between the bounds") }
+        return json.grammar.rule("bounded-number", [json.grammar.elements(for: .choice(branches), inJSONString: false)])
     }
 
     private mutating func resolve(_ reference: JSONValue, at path: Path) throws -> Grammar.Element {

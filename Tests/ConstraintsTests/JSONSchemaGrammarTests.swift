@@ -67,6 +67,28 @@ import Testing
         try Self.check(#"{"format": "email"}"#, accepts: [#""ada@example.org""#], refuses: [#""ada@""#, #""@x.org""#])
     }
 
+    /// Integer bounds hold exactly: every integer in a window, against every pair of bounds.
+    @Test func integerBoundsAdmitExactlyTheIntegersBetweenThem() throws {
+        let bounds: [Int64?] = [nil, -1000, -99, -10, -1, 0, 1, 9, 10, 37, 100, 999, 1000]
+        for low in bounds {
+            for high in bounds where (low ?? .min) <= (high ?? .max) {
+                var schema = #"{"type": "integer""#
+                if let low { schema += #", "minimum": \#(low)"# }
+                if let high { schema += #", "maximum": \#(high)"# }
+                let grammar = try JSONSchemaGrammar.compile(schemaText: schema + "}")
+                for value in Array(-1100...1100) + [-123_456, 123_456, 99_999_999] {
+                    let inside = (low.map { Int64(value) >= $0 } ?? true) && (high.map { Int64(value) <= $0 } ?? true)
+                    #expect(try GrammarMatcherTests.matches(grammar, String(value)) == inside, "\(schema)} \(value)")
+                }
+                #expect(try !GrammarMatcherTests.matches(grammar, "007"))
+            }
+        }
+        try Self.check(#"{"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 3}"#,
+                       accepts: ["1", "2"], refuses: ["0", "3"])
+        try Self.check(#"{"type": "number", "minimum": 0, "maximum": 1}"#,
+                       accepts: ["0", "0.25", "1"], refuses: ["1.5", "-0.5", "2", "1e0"])
+    }
+
     @Test func regexSubsetParsesAndRefusesWhatItCannotHold() throws {
         #expect(try RegexPattern("a{2}") == .repeated(.characters([0x61...0x61]), minimum: 2, maximum: 2))
         for (pattern, offset) in [("a(?=b)", 2), ("(a", 2), ("a\\1", 1), ("a{2000}", 1), ("[ab", 3), ("*a", 0), ("a^b", 1), ("[b-a]", 4)] {
@@ -88,7 +110,9 @@ import Testing
         let cases = [
             #"{"type": "object", "properties": {"email": {"type": "string", "pattern": "(?=a)b"}}}"#: "$.properties.email.pattern",
             #"{"type": "string", "pattern": "a", "maxLength": 3}"#: "$.pattern",
-            #"{"type": "integer", "minimum": 0}"#: "$.minimum",
+            #"{"type": "integer", "minimum": 0.5}"#: "$.minimum",
+            #"{"type": "number", "minimum": -1}"#: "$.minimum",
+            #"{"type": "number", "exclusiveMaximum": 1}"#: "$.exclusiveMaximum",
             #"{"allOf": [{"type": "string"}, {"maxLength": 3}]}"#: "$.allOf",
             #"{"type": "object", "properties": {"a": {"type": "string", "frobnicate": 1}}}"#: "$.properties.a.frobnicate",
             #"{"oneOf": [{"type": "integer"}, {"type": "number"}]}"#: "$.oneOf[1]",

@@ -17,7 +17,7 @@ import TestSupport
         #"{"type": "object", "additionalProperties": {"type": "array", "prefixItems": [{"type": "boolean"}, {"type": "integer"}]}}"#,
         #"{"oneOf": [{"type": "string", "minLength": 2, "maxLength": 2}, {"type": ["integer", "null"]}]}"#,
         #"{"type": "object", "properties": {"invoice": {"type": "object", "properties": {"lines": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}, "price": {"type": "number"}}, "required": ["sku", "qty", "price"]}}, "total": {"type": "number"}}, "required": ["lines", "total"]}}, "required": ["invoice"]}"#,
-        #"{"type": "object", "properties": {"sentiment": {"enum": ["positive", "negative", "neutral"]}, "confidence": {"type": "number"}}, "required": ["sentiment"]}"#,
+        #"{"type": "object", "properties": {"sentiment": {"enum": ["positive", "negative", "neutral"]}, "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "stars": {"type": "integer", "minimum": 1, "maximum": 5}, "delta": {"type": "integer", "minimum": -250, "exclusiveMaximum": 1300}}, "required": ["sentiment", "stars", "delta"]}"#,
         #"{"type": "array", "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "uuid"}], "items": false}"#,
         #"{"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}-\\d{2,4}(/[a-z]+)?$"}, "at": {"format": "date-time"}, "mail": {"format": "email"}}, "required": ["code", "at", "mail"]}"#,
         #"{}"#,
