@@ -15,8 +15,7 @@ public enum GBNFGrammar {
         var parser = Parser(characters: Array(text.unicodeScalars))
         try parser.rules()
         guard let root = parser.indices["root"] else { throw Invalid(line: 1, reason: "there is no rule named root") }
-        for (name, index) in parser.indices where !parser.defined.contains(name) {
-            _ = index
+        if let name = parser.indices.keys.sorted().first(where: { !parser.defined.contains($0) }) {
             throw Invalid(line: parser.firstUse[name] ?? 1, reason: "rule \(name) is used but never defined")
         }
         parser.grammar.root = root
@@ -86,7 +85,7 @@ public enum GBNFGrammar {
         mutating func skip(newlines: Bool) {
             while let c = peek {
                 if c == "#" {
-                    while let d = peek, d != "\n" { _ = d; index += 1 }
+                    while peek.map({ $0 != "\n" }) ?? false { index += 1 }
                 } else if c == " " || c == "\t" || c == "\r" || (newlines && c == "\n") {
                     if c == "\n" { line += 1 }
                     index += 1
