@@ -30,17 +30,30 @@ public struct JSONSchemaGrammar {
     private var json: JSONGrammar
     private let root: JSONValue
     private let keyOrder: JSONValue.KeyOrder
+    private let propertyOrder: PropertyOrder
+
+    /// The order an object's properties are generated in.
+    public enum PropertyOrder: Sendable {
+        /// As the schema text lists them (batch files, `scribe generate` input), as
+        /// OpenAI's strict mode writes them.
+        case asWritten
+        /// The `required` list's order, then the other properties by name: for schemas
+        /// that passed through `jsonb`, which keeps arrays' order but not keys'.
+        case required
+    }
     private var references: [String: Int] = [:]
 
     /// The grammar of JSON texts valid against `schemaText`.
-    public static func compile(schemaText: String, maximumWhitespace: Int = 12) throws -> Grammar {
+    public static func compile(schemaText: String, propertyOrder: PropertyOrder = .asWritten,
+                               maximumWhitespace: Int = 12) throws -> Grammar {
         let (schema, order): (JSONValue, JSONValue.KeyOrder)
         do {
             (schema, order) = try JSONValue.parseKeepingKeyOrder(schemaText)
         } catch {
             throw Unsupported(path: "$", reason: "the schema is not JSON: \(error)")
         }
-        var compiler = JSONSchemaGrammar(json: JSONGrammar(maximumWhitespace: maximumWhitespace), root: schema, keyOrder: order)
+        var compiler = JSONSchemaGrammar(json: JSONGrammar(maximumWhitespace: maximumWhitespace), root: schema, keyOrder: order,
+                                          propertyOrder: propertyOrder)
         let top = try compiler.compile(schema, at: [])
         compiler.json.grammar.root = compiler.json.grammar.declare("root")
         compiler.json.grammar.define(compiler.json.grammar.root, [[top]])
@@ -303,7 +316,11 @@ public struct JSONSchemaGrammar {
         var properties: [(name: String, schema: JSONValue)] = []
         if let declared = keywords["properties"] {
             guard case .object(let members) = declared else { throw refuse(path + [.key("properties")], "properties is an object") }
-            let order = keyOrder.keys(at: path + [.key("properties")]) ?? members.keys.sorted()
+            var order = keyOrder.keys(at: path + [.key("properties")]) ?? members.keys.sorted()
+            if propertyOrder == .required, case .array(let names)? = keywords["required"] {
+                let listed = names.compactMap { if case .string(let name) = $0, members[name] != nil { name } else { nil } }
+                order = listed + members.keys.sorted().filter { !listed.contains($0) }
+            }
             properties = order.compactMap { name in members[name].map { (name, $0) } }
         }
         var required: Set<String> = []

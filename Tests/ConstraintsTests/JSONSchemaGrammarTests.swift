@@ -24,6 +24,17 @@ import Testing
                        refuses: [#"{"a":1,"b":2}"#, #"{"c":1}"#])
     }
 
+    /// jsonb keeps arrays' order and not keys': a schema from a job's params is generated
+    /// in its `required` order, then the other properties by name.
+    @Test func propertiesCanFollowTheRequiredList() throws {
+        let schema = #"{"properties": {"b": {}, "zeta": {}, "a": {}}, "required": ["zeta", "a"]}"#
+        let grammar = try JSONSchemaGrammar.compile(schemaText: schema, propertyOrder: .required)
+        #expect(try GrammarMatcherTests.matches(grammar, #"{"zeta":1,"a":2}"#))
+        #expect(try GrammarMatcherTests.matches(grammar, #"{"zeta":1,"a":2,"b":3}"#))
+        #expect(try !GrammarMatcherTests.matches(grammar, #"{"b":3,"zeta":1,"a":2}"#))
+        #expect(try GrammarMatcherTests.matches(JSONSchemaGrammar.compile(schemaText: schema), #"{"b":3,"zeta":1,"a":2}"#))
+    }
+
     @Test func typesUnionsEnumsAndConstants() throws {
         try Self.check(#"{"type": ["string", "null"]}"#, accepts: [#""x""#, "null"], refuses: ["1", "true", "{}"])
         try Self.check(#"{"anyOf": [{"type": "integer"}, {"type": "object", "properties": {"k": {"const": 1}}, "required": ["k"]}]}"#,
