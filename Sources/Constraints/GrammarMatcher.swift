@@ -91,11 +91,38 @@ public struct GrammarMatcher: Sendable {
     /// Expands `stack` until its top is a byte set (or it is empty), on every alternative.
     /// Finished frames are popped before a rule is pushed, so right recursion stays flat.
     private static func expand(_ stack: [Position], grammar: Grammar, into result: inout Set<[Position]>) throws {
+        var returns = Returns()
+        try expand(stack, grammar: grammar, into: &result, returns: &returns, popped: false)
+    }
+
+    /// The stacks one expansion came back to after popping a frame. A repetition of
+    /// something that can match nothing (`(a*)*`) returns to the same stack without
+    /// matching a byte, at the same depth (tail calls are popped); expanding it again would
+    /// add nothing, and would never end. Only a path that popped can return to where it was
+    /// (one that only pushes grows, and meets `maximumDepth`), and an expansion that ends
+    /// does so within a few returns, so stacks are recorded only from the 17th return on:
+    /// the common path hashes nothing, and a loop is cut on its second round after that.
+    private struct Returns {
+        var count = 0
+        var visited = Set<[Position]>()
+
+        /// False when `stack` was already expanded here: go no further.
+        mutating func firstVisit(_ stack: [Position]) -> Bool {
+            count += 1
+            return count <= 16 || visited.insert(stack).inserted
+        }
+    }
+
+    private static func expand(_ stack: [Position], grammar: Grammar, into result: inout Set<[Position]>,
+                               returns: inout Returns, popped: Bool) throws {
         var stack = stack
+        var popped = popped
         while let top = stack.last,
               Int(top.index) == grammar.rules[Int(top.rule)][Int(top.alternative)].count {
             stack.removeLast()
+            popped = true
         }
+        if popped, !returns.firstVisit(stack) { return }
         guard let top = stack.last else {
             result.insert([])
             return
@@ -108,13 +135,15 @@ public struct GrammarMatcher: Sendable {
             var parent = stack
             parent[parent.count - 1].index += 1
             // A call in tail position returns to nothing here: pop before pushing.
+            var tailPopped = popped
             while let frame = parent.last,
                   Int(frame.index) == grammar.rules[Int(frame.rule)][Int(frame.alternative)].count {
                 parent.removeLast()
+                tailPopped = true
             }
             for alternative in grammar.rules[rule].indices {
                 try expand(parent + [Position(rule: Int32(rule), alternative: Int32(alternative), index: 0)],
-                           grammar: grammar, into: &result)
+                           grammar: grammar, into: &result, returns: &returns, popped: tailPopped)
             }
         }
     }

@@ -71,6 +71,20 @@ import Testing
         #expect(!step5)
     }
 
+    /// A repetition of what can match nothing (`(a*)*`) returns to the same stack without
+    /// matching a byte: the expansion stops there instead of going round for ever.
+    @Test func repeatingWhatCanBeEmptyEnds() throws {
+        for pattern in ["(a*)*b", "(a?|b*)+c", "((a*)*)*"] {
+            var grammar = Grammar()
+            let elements = grammar.elements(for: try RegexPattern(pattern), inJSONString: false)
+            grammar.root = grammar.declare("root")
+            grammar.define(grammar.root, [elements])
+            let text = pattern.hasSuffix("b") ? "aab" : pattern.hasSuffix("c") ? "abbac" : "aaa"
+            #expect(try Self.matches(grammar, text), "\(pattern) on \(text)")
+            #expect(try !Self.matches(grammar, text + "x"), "\(pattern)")
+        }
+    }
+
     /// The matcher and the JSON parser agree on every text: generated values written as
     /// JSON, and the same texts with one byte changed, dropped or doubled.
     @Test func theMatcherAgreesWithTheJSONParser() throws {
