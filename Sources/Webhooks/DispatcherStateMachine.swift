@@ -169,11 +169,9 @@ struct DispatcherStateMachine {
             recording -= records.count
             // Slots are free again, and a host held back by its per-host limit may take them.
             if !records.isEmpty { claimWanted = true }
-            // Retries of our own come due before the next poll: claim then.
-            for delay in records.compactMap(\.outcome.retryDelay) {
-                ownRetryAt = min(ownRetryAt ?? now + delay, now + delay)
-                nextClaim = min(nextClaim, now + delay)
-            }
+            // Retries of our own come due before the next poll: the claim that follows sets
+            // the next one no later than the earliest.
+            for delay in records.compactMap(\.outcome.retryDelay) { ownRetryAt = min(ownRetryAt ?? now + delay, now + delay) }
         case .rescued:
             rescueRunning = false
         case .notified:
