@@ -1,7 +1,6 @@
 /// Integer bounds as a pattern of decimal digits: the JSON integers from `minimum` to
 /// `maximum` (either may be absent), written without leading zeros, as JSON writes them.
-/// The classic split of a range of fixed-length numbers into a prefix, a full middle and
-/// a suffix part, per digit count.
+/// Each digit count is split by `FixedWidthRange`.
 public enum IntegerRange {
     public static func pattern(minimum: Int64?, maximum: Int64?) -> RegexPattern? {
         if let minimum, let maximum, minimum > maximum { return nil }
@@ -28,7 +27,8 @@ public enum IntegerRange {
         while start <= top {
             let digits = String(start).count
             let end = min(top, digits >= 20 ? UInt64.max : power(digits) - 1)
-            branches += split(Array(String(start).utf8).map { Int($0) - 48 }, Array(String(end).utf8).map { Int($0) - 48 })
+            branches += FixedWidthRange.split(Array(String(start).utf8).map { Int($0) - 48 },
+                                              Array(String(end).utf8).map { Int($0) - 48 }, rest: 0...9)
                 .map { .sequence($0.map { RegexPattern.characters([UInt32(48 + $0.lowerBound)...UInt32(48 + $0.upperBound)]) }) }
             if end == UInt64.max { break }
             start = end + 1
@@ -43,25 +43,5 @@ public enum IntegerRange {
 
     private static func power(_ digits: Int) -> UInt64 {
         (0..<digits).reduce(1) { result, _ in result * 10 }
-    }
-
-    /// Digit-range sequences covering a...b exactly (same length, a ≤ b).
-    private static func split(_ a: [Int], _ b: [Int]) -> [[ClosedRange<Int>]] {
-        if a.count == 1 { return [[a[0]...b[0]]] }
-        let restA = Array(a.dropFirst()), restB = Array(b.dropFirst())
-        if a[0] == b[0] { return split(restA, restB).map { [a[0]...a[0]] + $0 } }
-        var result: [[ClosedRange<Int>]] = []
-        var first = a[0], last = b[0]
-        if restA.contains(where: { $0 != 0 }) {
-            result += split(restA, Array(repeating: 9, count: restA.count)).map { [a[0]...a[0]] + $0 }
-            first += 1
-        }
-        var tail: [[ClosedRange<Int>]] = []
-        if restB.contains(where: { $0 != 9 }) {
-            tail = split(Array(repeating: 0, count: restB.count), restB).map { [b[0]...b[0]] + $0 }
-            last -= 1
-        }
-        if first <= last { result.append([first...last] + Array(repeating: 0...9, count: restA.count)) }
-        return result + tail
     }
 }
