@@ -117,12 +117,24 @@ public struct JSONSchemaGrammar {
             return json.grammar.rule(combinator, alternatives)
         }
         let types = try self.types(keywords["type"], at: path + [.key("type")])
+        func hasType(_ value: JSONValue) -> Bool {
+            guard let types else { return true }
+            return types.contains(Self.type(of: value)) || (types.contains("number") && Self.type(of: value) == "integer")
+        }
+        for listed in ["const", "enum"] where keywords[listed] != nil {
+            // The values are written as they are: any other keyword (a bound, a length, the
+            // other of const and enum) could make one invalid, so none may come with them.
+            if let other = constraining.filter({ $0 != listed && $0 != "type" }).sorted().first {
+                throw refuse(path + [.key(other)], "\(other) beside \(listed) is not supported")
+            }
+        }
         if let constant = keywords["const"] {
+            guard hasType(constant) else { throw refuse(path + [.key("const")], "const does not have the schema's type") }
             return json.grammar.rule("const", [Grammar.literal(constant.jsonText)])
         }
         if let values = keywords["enum"] {
             guard case .array(let list) = values, !list.isEmpty else { throw refuse(path + [.key("enum")], "enum is a non-empty array") }
-            let allowed = list.filter { types == nil || types!.contains(Self.type(of: $0)) || (types!.contains("number") && Self.type(of: $0) == "integer") }
+            let allowed = list.filter(hasType)
             guard !allowed.isEmpty else { throw refuse(path + [.key("enum")], "no enum value has the schema's type") }
             return json.grammar.rule("enum", allowed.map { Grammar.literal($0.jsonText) })
         }

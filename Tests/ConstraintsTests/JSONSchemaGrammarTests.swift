@@ -133,6 +133,11 @@ import Testing
             #"{"type": "object", "required": ["ghost"]}"#: "$.required[0]",
             #"{"items": {"type": "string", "format": "hostname"}}"#: "$.items.format",
             #"{"type": "string", "maxLength": 100000}"#: "$.maxLength",
+            // Values written as given cannot also be held to other keywords.
+            #"{"const": 5, "minimum": 10}"#: "$.minimum",
+            #"{"type": "string", "const": 5}"#: "$.const",
+            #"{"enum": ["a", "bb"], "maxLength": 1}"#: "$.maxLength",
+            #"{"const": 1, "enum": [2]}"#: "$.enum",
         ]
         for (schema, path) in cases {
             let error = #expect(throws: JSONSchemaGrammar.Unsupported.self) { try JSONSchemaGrammar.compile(schemaText: schema) }
