@@ -35,10 +35,10 @@ let package = Package(
             name: "Inference",
             dependencies: ["ScribeCore", "COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
-        .target(name: "Constraints", dependencies: ["ScribeCore"]),
+        .target(name: "Constraints", dependencies: ["ScribeCore"], exclude: ["README.md"]),
         .target(
             name: "Engine",
-            dependencies: ["ScribeCore", "Inference", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["ScribeCore", "Inference", "Constraints", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "JobStore",
             dependencies: ["ScribeCore", "CLibPQ", "MigrationFiles", .product(name: "Logging", package: "swift-log")]),
@@ -79,12 +79,12 @@ let package = Package(
         .testTarget(name: "ScribeCoreTests", dependencies: ["ScribeCore"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "ScribeCore", "Inference", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLASBoot", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Inference", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Constraints", "Inference", "TestSupport"]),
         .testTarget(
             name: "JobStoreTests",
             dependencies: ["JobStore", "Engine", "Batches", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Engine", "JobStore", "TestSupport"]),
-        .testTarget(name: "BatchesTests", dependencies: ["Batches", "Engine", "JobStore", "TestSupport"]),
+        .testTarget(name: "BatchesTests", dependencies: ["Batches", "Constraints", "Engine", "JobStore", "TestSupport"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: ["Webhooks", "JobStore", "Inference", "TestSupport", .product(name: "Logging", package: "swift-log")]),

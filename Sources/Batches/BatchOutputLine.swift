@@ -111,7 +111,7 @@ public enum BatchOutputLine {
                 "refusal": .null,
             ])
         } ?? .null
-        return .object([
+        return withChoiceProbabilities(choice, [
             "index": .integer(Int64(choice.index)),
             "message": .object(["role": .string("assistant"), "content": .string(choice.text), "refusal": .null]),
             "logprobs": logprobs,
@@ -139,12 +139,20 @@ public enum BatchOutputLine {
                 "text_offset": .array(offsets),
             ])
         } ?? .null
-        return .object([
+        return withChoiceProbabilities(choice, [
             "index": .integer(Int64(choice.index)),
             "text": .string(choice.text),
             "logprobs": logprobs,
             "finish_reason": finishReason(choice),
         ])
+    }
+
+    /// Scribe's one addition to a choice, for `choice_logprobs`: `choice_probabilities`,
+    /// `[{"choice", "probability", "logprob"}]` (OpenAI's clients keep unknown fields).
+    static func withChoiceProbabilities(_ choice: JobChoice, _ object: [String: JSONValue]) -> JSONValue {
+        var object = object
+        if let scores = choice.choiceProbabilities { object["choice_probabilities"] = try? JSONValue(encoding: scores) }
+        return .object(object)
     }
 
     static func bytes(_ bytes: [UInt8]) -> JSONValue {

@@ -37,6 +37,7 @@ public struct BatchRequestBody: Sendable, Equatable {
     static let samplingFields: Set<String> = [
         "temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty", "logit_bias", "n",
         "max_tokens", "top_k", "min_p", "repetition_penalty", "min_tokens", "ignore_eos", "stop_token_ids",
+        "response_format", "structured_outputs", "choice_logprobs",
     ]
 
     /// Fields OpenAI accepts that change nothing about the generated text: accepted and
@@ -109,6 +110,13 @@ public struct BatchRequestBody: Sendable, Equatable {
         let parsed: SamplingParams
         do {
             parsed = try JobContract.params(.object(params), fieldPrefix: "body.")
+        } catch {
+            throw Problem(message: error.message, param: error.field)
+        }
+        // What only compiling finds (a pattern's syntax, a $ref naming nothing) is refused
+        // here too, before anything is enqueued, rather than failing the job at claim.
+        do {
+            _ = try parsed.constraint?.grammar()
         } catch {
             throw Problem(message: error.message, param: error.field)
         }
@@ -213,7 +221,7 @@ public struct BatchRequestBody: Sendable, Equatable {
     }
 
     /// Fields that are fine only when they ask for nothing (`stream: false`,
-    /// `response_format: {"type": "text"}`, `tools: []`, …); everything else is refused.
+    /// `tools: []`, …); everything else is refused.
     static func checkAskingForNothing(_ key: String, _ value: JSONValue, body: [String: JSONValue]) throws(Problem) {
         let field = "body." + key
         let harmless: Bool
@@ -230,8 +238,6 @@ public struct BatchRequestBody: Sendable, Equatable {
             harmless = value == .null || value == .bool(false)
         case "best_of":
             harmless = value == .null || value == .integer(1) || value == (body["n"] ?? .integer(1))
-        case "response_format":
-            harmless = value == .null || value == .object(["type": .string("text")])
         case "tools", "tool_choice":
             harmless = value == .null || value == .array([]) || value == .string("none") || value == .string("auto")
         case "modalities":

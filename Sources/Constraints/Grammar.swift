@@ -18,6 +18,12 @@ public struct Grammar: Sendable {
     public private(set) var names: [String] = []
     /// The rule the whole output must match.
     public var root = 0
+    /// The links of each bounded repetition's chain (`repeated` with a maximum): link
+    /// `chains[c][r - 1]` matches at most `r` more elements. Links far from the end accept
+    /// the same tokens (`TokenMaskCache` shares their masks).
+    public private(set) var chains: [[Int]] = []
+    /// For a chain's link: its chain and how many more elements it may match.
+    public private(set) var links: [Int: (chain: Int, remaining: Int)] = [:]
 
     public init() {}
 
@@ -61,11 +67,15 @@ public struct Grammar: Sendable {
         var sequence = Array(repeating: element, count: minimum)
         guard let maximum else { return sequence + [star(name, element)] }
         var tail: Element? = nil
-        for _ in 0..<(maximum - minimum) {
+        var chain: [Int] = []
+        for remaining in 0..<(maximum - minimum) {
             let index = declare(name)
             define(index, [[element] + (tail.map { [$0] } ?? []), []])
             tail = .rule(index)
+            chain.append(index)
+            links[index] = (chains.count, remaining + 1)
         }
+        if !chain.isEmpty { chains.append(chain) }
         if let tail { sequence.append(tail) }
         return sequence
     }

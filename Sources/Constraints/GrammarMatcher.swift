@@ -34,13 +34,11 @@ public struct GrammarMatcher: Sendable {
         stacks = start
     }
 
-    /// A matcher standing at one stack (its positions bottom to top), expanded as `init`
-    /// does: how the mask cache looks at one parse path at a time.
-    init(_ grammar: Grammar, stack: [Position]) throws {
-        self.grammar = grammar
-        var expanded = Set<[Position]>()
-        try Self.expand(stack, grammar: grammar, into: &expanded)
-        stacks = expanded
+    /// The same grammar at other stacks (`TokenMaskCache`'s canonical states).
+    func with(stacks: Set<[Position]>) -> GrammarMatcher {
+        var other = self
+        other.stacks = stacks
+        return other
     }
 
     /// The output so far matches the grammar as a whole.

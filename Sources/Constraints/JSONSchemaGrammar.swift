@@ -25,7 +25,8 @@ public struct JSONSchemaGrammar {
     /// Words that describe and never constrain.
     static let annotations: Set<String> = ["title", "description", "$schema", "$id", "default", "examples", "$comment",
                                            "readOnly", "writeOnly", "deprecated", "$defs", "definitions"]
-    static let maximumLength = 10_000
+    /// `minLength`, `maxLength`, `minItems` and `maxItems` are at most this.
+    public static let maximumLength = 10_000
 
     private var json: JSONGrammar
     private let root: JSONValue
@@ -52,9 +53,24 @@ public struct JSONSchemaGrammar {
         } catch {
             throw Unsupported(path: "$", reason: "the schema is not JSON: \(error)")
         }
-        var compiler = JSONSchemaGrammar(json: JSONGrammar(maximumWhitespace: maximumWhitespace), root: schema, keyOrder: order,
+        return try compile(schema: schema, keyOrder: order, propertyOrder: propertyOrder, maximumWhitespace: maximumWhitespace)
+    }
+
+    /// The grammar of JSON texts valid against `schema`; `keyOrder` as the text was written
+    /// (none: properties in `required` order, then by name).
+    public static func compile(schema: JSONValue, keyOrder: JSONValue.KeyOrder = .init(), propertyOrder: PropertyOrder = .required,
+                               maximumWhitespace: Int = 12) throws(Unsupported) -> Grammar {
+        try checkKeywords(schema)
+        var compiler = JSONSchemaGrammar(json: JSONGrammar(maximumWhitespace: maximumWhitespace), root: schema, keyOrder: keyOrder,
                                           propertyOrder: propertyOrder)
-        let top = try compiler.compile(schema, at: [])
+        let top: Grammar.Element
+        do {
+            top = try compiler.compile(schema, at: [])
+        } catch let error as Unsupported {
+            throw error
+        } catch {
+            throw Unsupported(path: "$", reason: "\(error)")
+        }
         compiler.json.grammar.root = compiler.json.grammar.declare("root")
         compiler.json.grammar.define(compiler.json.grammar.root, [[top]])
         return compiler.json.grammar
@@ -64,10 +80,37 @@ public struct JSONSchemaGrammar {
         "$" + path.map { component -> String in
             switch component {
             case .index(let index): "[\(index)]"
-            case .key(let key) where !key.isEmpty && key.allSatisfy({ $0.isLetter || $0.isNumber || "_$".contains($0) }): ".\(key)"
-            case .key(let key): "[\(JSONValue.quoted(key))]"
+            case .key(let key) where !key.isEmpty && key.utf8.allSatisfy(isPlainKeyByte): ".\(key)"
+            case .key(let key): "[\(quotedAsPostgres(key))]"
             }
         }.joined()
+    }
+
+    /// `key` as a JSON string the way PostgreSQL's `to_json` writes it (only `"`, `\` and
+    /// controls escaped), so that paths read the same from the database's checks.
+    static func quotedAsPostgres(_ key: String) -> String {
+        var out = "\""
+        for scalar in key.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Keys written after a dot in a path; others as `["a key"]`.
+    static func isPlainKeyByte(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F || byte == 0x24
     }
 
     private func refuse(_ path: Path, _ reason: String) -> Unsupported {
@@ -84,13 +127,6 @@ public struct JSONSchemaGrammar {
     }
 
     private mutating func compile(_ keywords: [String: JSONValue], at path: Path) throws -> Grammar.Element {
-        let known: Set<String> = ["type", "properties", "required", "additionalProperties", "enum", "const", "items",
-                                  "prefixItems", "minItems", "maxItems", "anyOf", "oneOf", "allOf", "$ref",
-                                  "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
-                                  "exclusiveMinimum", "exclusiveMaximum"]
-        for key in keywords.keys.sorted() where !known.contains(key) && !Self.annotations.contains(key) {
-            throw refuse(path + [.key(key)], "\(key) is not supported")
-        }
         let constraining = keywords.keys.filter { !Self.annotations.contains($0) }
 
         if let reference = keywords["$ref"] {
@@ -277,10 +313,11 @@ public struct JSONSchemaGrammar {
     }
 
     /// The formats a string may be held to, as patterns whose strings every format
-    /// checker accepts (dates only to the 28th, but the 29th–31st of months that have them;
+    /// checker accepts (years from 0001; dates only to the 28th, but the 29th–31st of months that have them;
     /// times with an offset, as RFC 3339 wants).
     static let formats: [String: String] = {
-        let date = #"\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"#
+        // Years 0001–9999: 0000 is not a year RFC 3339 (nor Python's datetime) accepts.
+        let date = #"(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"#
         let time = #"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"#
         return [
             "date": date, "time": time, "date-time": date + "T" + time,

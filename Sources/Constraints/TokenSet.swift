@@ -8,6 +8,11 @@ public struct TokenSet: Equatable, Sendable {
         words = Array(repeating: 0, count: (count + 63) / 64)
     }
 
+    init(words: [UInt64], count: Int) {
+        self.words = words
+        self.count = count
+    }
+
     public mutating func insert(_ id: Int) { words[id >> 6] |= 1 << UInt64(id & 63) }
     public mutating func formUnion(_ other: TokenSet) {
         for index in words.indices { words[index] |= other.words[index] }

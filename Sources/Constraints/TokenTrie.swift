@@ -2,22 +2,29 @@
 /// are found in one walk that shares every common prefix and drops a whole subtree at the
 /// first byte the grammar refuses (instead of trying each token on its own).
 public struct TokenTrie: Sendable {
-    /// children[node]: (byte, child node), ascending by byte. Node 0 is the root.
-    private var children: [[(byte: UInt8, node: Int32)]] = [[]]
-    /// The tokens whose bytes end at each node.
-    private var ending: [[Int32]] = [[]]
-    /// Every token below each node (itself included) is subtree[node] of `preorder`.
-    private var preorder: [Int32] = []
-    private var subtree: [Range<Int>] = []
+    /// Node `n`'s children are `childBytes[i]` → `childNodes[i]` for `i` in
+    /// `firstChild[n]..<firstChild[n + 1]`, ascending by byte; node 0 is the root. Flat
+    /// arrays: a mask walk visits up to every node and must not touch an array per node.
+    private(set) var firstChild: [Int32] = []
+    private(set) var childBytes: [UInt8] = []
+    private(set) var childNodes: [Int32] = []
+    /// The tokens whose bytes end at node `n`: `endingTokens[firstEnding[n]..<firstEnding[n + 1]]`.
+    private(set) var firstEnding: [Int32] = []
+    private(set) var endingTokens: [Int32] = []
     /// Each token's bytes, by id.
     let tokens: [[UInt8]]
     public let vocabularySize: Int
+    /// The most bytes a token has.
+    public let longestToken: Int
 
     /// `tokens[id]` is the bytes token `id` adds to the text; empty ones (control tokens)
     /// are never allowed by a grammar.
     public init(tokens: [[UInt8]]) {
         vocabularySize = tokens.count
         self.tokens = tokens
+        longestToken = tokens.map(\.count).max() ?? 0
+        var children: [[(byte: UInt8, node: Int32)]] = [[]]
+        var ending: [[Int32]] = [[]]
         for (id, bytes) in tokens.enumerated() where !bytes.isEmpty {
             var node = 0
             for byte in bytes {
@@ -32,23 +39,23 @@ public struct TokenTrie: Sendable {
             }
             ending[node].append(Int32(id))
         }
-        for node in children.indices { children[node].sort { $0.byte < $1.byte } }
-        subtree = Array(repeating: 0..<0, count: children.count)
-        var work: [(node: Int, entered: Bool)] = [(0, false)]
-        var start = Array(repeating: 0, count: children.count)
-        while let (node, entered) = work.popLast() {
-            if entered {
-                subtree[node] = start[node]..<preorder.count
-                continue
+        for node in children.indices {
+            firstChild.append(Int32(childBytes.count))
+            for child in children[node].sorted(by: { $0.byte < $1.byte }) {
+                childBytes.append(child.byte)
+                childNodes.append(child.node)
             }
-            start[node] = preorder.count
-            preorder += ending[node]
-            work.append((node, true))
-            for child in children[node].reversed() { work.append((Int(child.node), false)) }
+            firstEnding.append(Int32(endingTokens.count))
+            endingTokens += ending[node]
         }
+        firstChild.append(Int32(childBytes.count))
+        firstEnding.append(Int32(endingTokens.count))
     }
 
-    public var nodeCount: Int { children.count }
+    public var nodeCount: Int { firstChild.count - 1 }
+
+    /// The bytes token `id` adds to the text (none for control tokens).
+    public func bytes(of id: Int) -> [UInt8] { tokens[id] }
 
     /// The tokens the matcher's grammar accepts next, whole: a bit per token id.
     public func allowedTokens(after matcher: GrammarMatcher) -> TokenSet {
@@ -57,39 +64,14 @@ public struct TokenTrie: Sendable {
         return allowed
     }
 
-    /// For a matcher standing at one grammar position with nothing below it: the tokens
-    /// it accepts whatever lies below (`accepted`), and those whose fate depends on what
-    /// lies below because a parse path finished the position's rules before the token's
-    /// last byte (`uncertain`: checked against the real stack). The rest never fit.
-    func split(at matcher: GrammarMatcher) -> (accepted: TokenSet, uncertain: [Int32]) {
-        var accepted = TokenSet(count: vocabularySize)
-        var uncertain: [Int32] = []
-        splitWalk(0, matcher, escaped: false, &accepted, &uncertain)
-        return (accepted, uncertain)
-    }
-
-    private func splitWalk(_ node: Int, _ matcher: GrammarMatcher, escaped: Bool,
-                           _ accepted: inout TokenSet, _ uncertain: inout [Int32]) {
-        let next = matcher.allowedBytes
-        for child in children[node] {
-            var advanced = matcher
-            if next.contains(child.byte), advanced.accept(child.byte) {
-                for id in ending[Int(child.node)] { accepted.insert(Int(id)) }
-                // A path that finished here goes on in the rules below, unknown here.
-                splitWalk(Int(child.node), advanced, escaped: escaped || advanced.isComplete, &accepted, &uncertain)
-            } else if escaped {
-                uncertain += preorder[subtree[Int(child.node)]]
-            }
-        }
-    }
-
     private func walk(_ node: Int, _ matcher: GrammarMatcher, _ allowed: inout TokenSet) {
         let next = matcher.allowedBytes
-        for child in children[node] where next.contains(child.byte) {
+        for index in Int(firstChild[node])..<Int(firstChild[node + 1]) where next.contains(childBytes[index]) {
             var advanced = matcher
-            guard advanced.accept(child.byte) else { continue }
-            for id in ending[Int(child.node)] { allowed.insert(Int(id)) }
-            walk(Int(child.node), advanced, &allowed)
+            guard advanced.accept(childBytes[index]) else { continue }
+            let child = Int(childNodes[index])
+            for id in endingTokens[Int(firstEnding[child])..<Int(firstEnding[child + 1])] { allowed.insert(Int(id)) }
+            walk(child, advanced, &allowed)
         }
     }
 }

@@ -45,6 +45,7 @@ extension Engine {
         var sampled: [SequenceID: TokenID] = [:]
         var ended: [SequenceID] = []
         var forks: [(parent: SequenceID, child: SequenceID, token: TokenID)] = []
+        var deadEnds: [RequestState] = []
         var logitRow = 0
         for chunk in step.chunks {
             guard chunk.wantsLogits else {
@@ -61,7 +62,10 @@ extension Engine {
             if sequence.request.pendingForks > 0 && sequence.tokens.isEmpty {
                 children = forkChildren(of: sequence, logits: row)
             }
-            let token = sequence.sample(row, workspace: workspace)
+            guard let token = sequence.sample(row, workspace: workspace) else {
+                deadEnds.append(sequence.request)
+                continue
+            }
             if sequence.request.firstTokenAt == nil { sequence.request.firstTokenAt = clock.now }
             statistics.generatedTokens += 1
             if sequence.accept(token) {
@@ -80,6 +84,11 @@ extension Engine {
         // After `completed`: a child shares what its parent has computed, prompt included.
         for fork in forks { scheduler.fork(fork.parent, as: fork.child, firstToken: fork.token) }
         var finished: [GenerationResult] = []
+        for request in deadEnds where requests[request.request.id] != nil {
+            finished.append(fail(request, GenerationError(
+                "the output cannot go on under \(request.request.params.constraint?.field ?? "its constraint"): "
+                    + "no token of this model continues it")))
+        }
         for id in ended {
             scheduler.remove(id)
             guard let sequence = sequences.removeValue(forKey: id) else { continue }
@@ -103,7 +112,8 @@ extension Engine {
             guard let child = try? makeSequence(for: request, index: index) else { continue }
             copy.withUnsafeMutableBufferPointer { buffer in
                 _ = buffer.update(fromContentsOf: row)
-                children.append((child, child.sample(buffer, workspace: workspace)))
+                // The parent stands where its children do: at a dead end it fails the request.
+                if let token = child.sample(buffer, workspace: workspace) { children.append((child, token)) }
             }
         }
         request.pendingForks = 0
@@ -115,15 +125,19 @@ extension Engine {
         var finished: [GenerationResult] = []
         for chunk in step.chunks {
             guard let sequence = sequences[chunk.sequence], requests[sequence.request.request.id] != nil else { continue }
-            let request = sequence.request
-            for id in request.live {
-                scheduler.remove(id)
-                sequences[id] = nil
-            }
-            request.live = []
-            requests[request.request.id] = nil
-            finished.append(request.result(.failure(GenerationError("internal error: \(reason)", kind: .internal)), now: clock.now))
+            finished.append(fail(sequence.request, GenerationError("internal error: \(reason)", kind: .internal)))
         }
         return finished
+    }
+
+    /// Ends a request and all its sequences with `error`.
+    private func fail(_ request: RequestState, _ error: GenerationError) -> GenerationResult {
+        for id in request.live {
+            scheduler.remove(id)
+            sequences[id] = nil
+        }
+        request.live = []
+        requests[request.request.id] = nil
+        return request.result(.failure(error), now: clock.now)
     }
 }

@@ -12,6 +12,8 @@ public final class Engine: @unchecked Sendable {
     let context: InferenceContext
     var scheduler: Scheduler
     let workspace: SamplingWorkspace
+    /// Every constraint requests have asked for lately, compiled for this model.
+    public let constraints: ConstraintCompiler
     let logger: Logger
     let clock = ContinuousClock()
 
@@ -39,6 +41,7 @@ public final class Engine: @unchecked Sendable {
             maxRunning: configuration.maxRunning, tokenBudget: configuration.tokenBudget,
             contextLength: model.config.contextLength, blockSize: configuration.blockSize, blockCount: blockCount))
         workspace = SamplingWorkspace(vocabularySize: model.config.vocabularySize)
+        constraints = ConstraintCompiler(tokenizer: model.tokenizer, vocabularySize: model.config.vocabularySize)
     }
 
     // MARK: - Any thread
@@ -50,11 +53,14 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// The request with its prompt as tokens. Tokenizing (and rendering a chat template)
-    /// takes time in proportion to the prompt, so callers do it on a thread of their own
-    /// before `submit`; `step` then only checks the tokens. A prompt that cannot be
-    /// tokenized is returned as it is, and `step` reports why.
+    /// The request with its prompt as tokens and its constraint compiled. Tokenizing (and
+    /// rendering a chat template) takes time in proportion to the prompt, and compiling a
+    /// schema in proportion to it, so callers do it on a thread of their own before
+    /// `submit`; `step` then only checks the tokens and finds the constraint compiled. A
+    /// prompt that cannot be tokenized is returned as it is, and `step` reports why (a
+    /// constraint that cannot be compiled too).
     public func tokenized(_ request: GenerationRequest) -> GenerationRequest {
+        if let constraint = request.params.constraint { _ = try? constraints.compile(constraint) }
         var prepared = request
         switch request.prompt {
         case .text(let text): prepared.prompt = .tokens(model.promptTokens(text))
@@ -116,13 +122,21 @@ public final class Engine: @unchecked Sendable {
             if let bad = state.promptTokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabularySize }) {
                 return failure("prompt token \(bad) is outside the vocabulary of \(model.config.vocabularySize)")
             }
+            var maxNewTokens = request.params.maxTokens
+            if let choices = request.params.scoredChoices {
+                // One shared prefill, then each choice's own tokens on a sequence of its own.
+                let tokens = choices.map { model.tokenizer.encode($0, parseSpecial: false, addSpecial: false) }
+                state.choiceTokens = tokens
+                state.completions = Array(repeating: nil, count: tokens.count)
+                maxNewTokens = tokens.map(\.count).max() ?? 1
+            }
             let first = try makeSequence(for: state, index: 0)
-            try scheduler.add(first.id, prompt: state.promptTokens, maxNewTokens: request.params.maxTokens)
+            try scheduler.add(first.id, prompt: state.promptTokens, maxNewTokens: maxNewTokens)
             sequences[first.id] = first
         } catch {
             return failure("\(error)", kind: FailureKind(of: error))
         }
-        state.pendingForks = request.params.n - 1
+        state.pendingForks = state.completions.count - 1
         requests[request.id] = state
         return nil
     }
@@ -131,7 +145,8 @@ public final class Engine: @unchecked Sendable {
         let sampler = try SequenceSampler(
             params: request.request.params, vocabularySize: model.config.vocabularySize,
             endOfGeneration: Array(model.tokenizer.endOfGeneration), prompt: request.promptTokens,
-            completionIndex: index)
+            completionIndex: index, constraint: try request.request.params.constraint.map(constraints.compile),
+            forced: request.choiceTokens?[index])
         nextSequence += 1
         let sequence = SequenceState(
             id: SequenceID(nextSequence), request: request, index: index, sampler: sampler, tokenizer: model.tokenizer)
@@ -156,7 +171,7 @@ public final class Engine: @unchecked Sendable {
 
     func finish(_ request: RequestState) -> GenerationResult {
         requests[request.request.id] = nil
-        return request.result(.success(request.completions.map { $0! }), now: clock.now)
+        return request.result(.success(request.finalCompletions()), now: clock.now)
     }
 }
 

@@ -44,6 +44,8 @@ public struct Completion: Sendable {
     public var stopReason: String?
     /// Per generated token, when the request asked for `logprobs`.
     public var logprobs: [SampledToken]?
+    /// With `choice_logprobs`: every choice, in the constraint's order, with its score.
+    public var choiceScores: [ChoiceScore]?
 }
 
 /// Seconds from the request's submission.

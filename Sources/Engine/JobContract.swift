@@ -1,5 +1,6 @@
 import ScribeCore
 import Inference
+import Constraints
 
 /// What a job may ask for: every field's type, range and size, enforced the same way here
 /// (at claim, at `scribe batch submit`, by `scribe generate`) and by the database at INSERT
@@ -41,6 +42,10 @@ public enum JobContract {
         "token_id": Double(maxTokenID), "temperature": maxTemperature, "repetition_penalty": maxRepetitionPenalty,
         "max_attempts": Double(maxAttempts), "priority": Double(maxPriority), "model_bytes": Double(maxModelBytes),
         "metadata_bytes": Double(maxMetadataBytes), "callback_url_bytes": Double(maxCallbackURLBytes),
+        "schema_bytes": Double(OutputConstraint.maxSchemaBytes), "schema_name_bytes": Double(OutputConstraint.maxSchemaNameBytes),
+        "schema_nesting": Double(JSONSchemaGrammar.maximumNesting), "schema_length": Double(JSONSchemaGrammar.maximumLength),
+        "regex_bytes": Double(OutputConstraint.maxRegexBytes), "grammar_bytes": Double(OutputConstraint.maxGrammarBytes),
+        "choices": Double(OutputConstraint.maxChoices), "choice_bytes": Double(OutputConstraint.maxChoiceBytes),
     ]
 
     /// A job's columns as users write them (`messagesJSON`, `paramsJSON`, `metadataJSON` as
@@ -194,19 +199,6 @@ extension JSONValue {
             }
             return nil
         default: return nil
-        }
-    }
-
-    /// The value as PostgreSQL prints jsonb (`{"a": 1, "b": [1, 2]}`), for limits the
-    /// database measures with `octet_length(metadata::text)`; the length is exact but for
-    /// numbers with a fraction, which jsonb prints as written. Keys come in no set order: only
-    /// the length is meant to match.
-    var postgresText: String {
-        switch self {
-        case .object(let object):
-            return "{" + object.map { JSONValue.string($0.key).jsonText + ": " + $0.value.postgresText }.joined(separator: ", ") + "}"
-        case .array(let items): return "[" + items.map(\.postgresText).joined(separator: ", ") + "]"
-        default: return jsonText
         }
     }
 }

@@ -1,3 +1,5 @@
+import ScribeCore
+import Foundation
 import Inference
 
 /// A request while it runs: its prompt, its completions so far, its clock readings.
@@ -13,11 +15,34 @@ final class RequestState {
     var queuedUntil: ContinuousClock.Instant?
     var firstTokenAt: ContinuousClock.Instant?
     var cachedPromptTokens = 0
+    /// With `choice_logprobs`: each choice's tokens; completion `i` scores choice `i`.
+    var choiceTokens: [[TokenID]]?
 
     init(request: GenerationRequest, submittedAt: ContinuousClock.Instant) {
         self.request = request
         self.submittedAt = submittedAt
         completions = Array(repeating: nil, count: max(1, request.params.n))
+    }
+
+    /// The completions to report: as generated, or for `choice_logprobs` the most probable
+    /// choice (the first of equals) with every choice's score.
+    func finalCompletions() -> [Completion] {
+        let completions = completions.map { $0! }
+        guard choiceTokens != nil else { return completions }
+        let scores = completions.compactMap { $0.choiceScores?.first }
+        guard scores.count == completions.count, completions.allSatisfy({ $0.finishReason == .stop }) else {
+            return [Completion(index: 0, text: "", tokenIDs: [], finishReason: .cancelled)]
+        }
+        let top = scores.map(\.logprob).max()!
+        let total = scores.reduce(0.0) { $0 + exp($1.logprob - top) }
+        let normalised = scores.map { ChoiceScore(choice: $0.choice, probability: exp($0.logprob - top) / total, logprob: $0.logprob) }
+        var best = 0
+        for index in normalised.indices where normalised[index].probability > normalised[best].probability { best = index }
+        var chosen = completions[best]
+        chosen.index = 0
+        chosen.choiceScores = normalised
+        if request.params.logprobs == nil { chosen.logprobs = nil }
+        return [chosen]
     }
 
     func result(_ outcome: Result<[Completion], GenerationError>, now: ContinuousClock.Instant) -> GenerationResult {
@@ -55,13 +80,15 @@ final class SequenceState {
         self.sampler = sampler
         self.tokenizer = tokenizer
         detokenizer = Detokenizer(tokenizer: tokenizer)
-        stopMatcher = StopMatcher(stops: sampler.params.stop)
+        // A scored choice is the choice's text whole: no stop string cuts it.
+        stopMatcher = StopMatcher(stops: sampler.forced == nil ? sampler.params.stop : [])
         logprobs = sampler.params.logprobs == nil ? nil : []
     }
 
-    /// Draws the next token from a logits row (which it overwrites).
-    func sample(_ row: UnsafeMutableBufferPointer<Float>, workspace: borrowing SamplingWorkspace) -> TokenID {
-        let sampled = sampler.sample(logits: row, workspace: workspace)
+    /// Draws the next token from a logits row (which it overwrites); nil when the
+    /// request's constraint allows no token here (a dead end).
+    func sample(_ row: UnsafeMutableBufferPointer<Float>, workspace: borrowing SamplingWorkspace) -> TokenID? {
+        guard let sampled = sampler.sample(logits: row, workspace: workspace) else { return nil }
         pendingSample = sampled
         return sampled.token
     }
@@ -71,12 +98,19 @@ final class SequenceState {
         tokens.append(token)
         if let sample = pendingSample, logprobs != nil { logprobs?.append(sample) }
         pendingSample = nil
+        if sampler.hasTakenEveryForcedToken {
+            ending = (.stop, nil)
+            text += detokenizer.append(token) + detokenizer.finish()
+            return true
+        }
         if sampler.isStopToken(token) {
             ending = (.stop, tokenizer.piece(token))
             text += stopMatcher.finish()
             return true
         }
-        let output = stopMatcher.consume(detokenizer.append(token))
+        let chunk = detokenizer.append(token)
+        let output = sampler.constraint == nil ? stopMatcher.consume(chunk)
+            : stopMatcher.consume(chunk) { [text, sampler] before in sampler.acceptsAsOutput(text + before) }
         text += output.text
         if let stop = output.stop {
             ending = (.stop, stop)
@@ -94,6 +128,7 @@ final class SequenceState {
     func completion(_ reason: FinishReason? = nil, stopReason: String? = nil) -> Completion {
         let (finish, stop) = reason.map { ($0, stopReason) } ?? ending ?? (.length, nil)
         return Completion(index: index, text: text, tokenIDs: tokens, finishReason: finish,
-                          stopReason: stop, logprobs: logprobs)
+                          stopReason: stop, logprobs: logprobs,
+                          choiceScores: sampler.forced == nil ? nil : [ChoiceScore(choice: text, probability: 0, logprob: sampler.forcedLogprob)])
     }
 }

@@ -10,12 +10,17 @@ public struct JobChoice: Sendable, Equatable, Encodable {
     public var finishReason: String
     /// Per generated token, when the job asked for `logprobs`.
     public var logprobs: [TokenLogprobs]?
+    /// With `choice_logprobs`: every choice with its probability (normalised over the
+    /// choices) and its tokens' summed logprob.
+    public var choiceProbabilities: [ChoiceScore]?
 
-    public init(index: Int, text: String, finishReason: String, logprobs: [TokenLogprobs]? = nil) {
+    public init(index: Int, text: String, finishReason: String, logprobs: [TokenLogprobs]? = nil,
+                choiceProbabilities: [ChoiceScore]? = nil) {
         self.index = index
         self.text = text
         self.finishReason = finishReason
         self.logprobs = logprobs
+        self.choiceProbabilities = choiceProbabilities
     }
 
     /// A token's text, its UTF-8 bytes (a token may hold part of a character, so `token`
@@ -55,6 +60,7 @@ public struct JobChoice: Sendable, Equatable, Encodable {
     enum CodingKeys: String, CodingKey {
         case index, text, logprobs
         case finishReason = "finish_reason"
+        case choiceProbabilities = "choice_probabilities"
     }
 }
 
@@ -99,6 +105,13 @@ extension JobChoice {
                     parsed.append(TokenLogprobs(token: own.token, bytes: own.bytes, logprob: own.logprob, topLogprobs: alternatives))
                 }
                 choice.logprobs = parsed
+            }
+            if case .array(let entries)? = o["choice_probabilities"] {
+                choice.choiceProbabilities = entries.compactMap { entry in
+                    guard case .object(let e) = entry, case .string(let text)? = e["choice"],
+                          let probability = e["probability"]?.doubleValue, let logprob = e["logprob"]?.doubleValue else { return nil }
+                    return ChoiceScore(choice: text, probability: probability, logprob: logprob)
+                }
             }
             choices.append(choice)
         }

@@ -66,9 +66,12 @@ enum JobTranslation {
     }
 
     /// Every completion with its tokens spelled out, for the `choices` column; nil when
-    /// the job asked for one completion without logprobs (`result` holds it all).
+    /// the job asked for one completion without logprobs or choice scores (`result` holds
+    /// it all).
     static func choices(_ completions: [Completion], tokenizer: Tokenizer) -> [JobChoice]? {
-        guard completions.count > 1 || completions.contains(where: { $0.logprobs != nil }) else { return nil }
+        guard completions.count > 1 || completions.contains(where: { $0.logprobs != nil || $0.choiceScores != nil }) else {
+            return nil
+        }
         func spelled(_ token: TokenID, _ logprob: Float) -> JobChoice.TokenLogprob {
             let bytes = tokenizer.bytes(of: token)
             return JobChoice.TokenLogprob(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: Double(logprob))
@@ -81,7 +84,8 @@ enum JobTranslation {
                     return JobChoice.TokenLogprobs(
                         token: own.token, bytes: own.bytes, logprob: own.logprob,
                         topLogprobs: sample.topLogprobs.map { spelled($0.token, $0.logprob) })
-                })
+                },
+                choiceProbabilities: completion.choiceScores)
         }
     }
 }

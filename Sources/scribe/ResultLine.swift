@@ -22,6 +22,7 @@ enum ResultLine {
                 ]),
             ]
             if let logprobs = completions[0].logprobs { object["logprobs"] = encode(logprobs) }
+            if let scores = completions[0].choiceScores { object["choice_probabilities"] = try? JSONValue(encoding: scores) }
             if completions.count > 1 {
                 object["choices"] = .array(completions.map { completion in
                     var choice: [String: JSONValue] = [

@@ -1,4 +1,5 @@
 import Batches
+import Constraints
 import Engine
 import JobStore
 import Testing
@@ -65,6 +66,29 @@ import Testing
         #expect(errors[6].message.contains("stream"))
         #expect(errors[7].message == "unknown field body.temprature (did you mean body.temperature?)")
         #expect(errors[8].message.contains("body.tools"))
+    }
+
+    /// `response_format` and `structured_outputs` become the job's params as written; what
+    /// only compiling finds is refused at submit with the schema path.
+    @Test func constraintsPassIntoTheJobAndBadOnesAreRefusedAtSubmit() throws {
+        let schema = #""response_format": {"type": "json_schema", "json_schema": {"name": "person", "strict": true, "schema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"], "additionalProperties": false}}}"#
+        let messages = #""messages": [{"role": "user", "content": "Hi"}], "#
+        let file = try Self.parse([Self.chat("a", messages + schema), Self.chat("b", messages + #""structured_outputs": {"choice": ["yes", "no"]}"#),
+                                   Self.chat("c", messages + #""response_format": {"type": "text"}"#)]).get()
+        let first = try SamplingParams.parse(json: file.requests[0].paramsJSON)
+        #expect(first.constraint?.field == "params.response_format.json_schema.schema")
+        #expect(try SamplingParams.parse(json: file.requests[1].paramsJSON).constraint?.kind == .choice(["yes", "no"]))
+        #expect(try SamplingParams.parse(json: file.requests[2].paramsJSON).constraint == nil)
+        let errors = Self.refusal([
+            Self.chat("d", messages + #""response_format": {"type": "json_schema", "json_schema": {"name": "p", "schema": {"type": "object", "properties": {"email": {"type": "string", "pattern": "(?<=a)b"}}}}}"#),
+            Self.chat("e", messages + #""response_format": {"type": "json_schema", "json_schema": {"name": "p", "schema": {"type": "object", "patternProperties": {}}}}"#),
+            Self.chat("f", messages + #""structured_outputs": {"grammar": "root ::= item\nitem ::= root \"x\""}"#),
+        ])
+        #expect(errors.map(\.line) == [1, 2, 3])
+        #expect(errors.map(\.param) == ["body.response_format.json_schema.schema.properties.email.pattern",
+                                        "body.response_format.json_schema.schema.patternProperties", "body.structured_outputs.grammar"])
+        #expect(errors[0].message.hasPrefix("body.response_format.json_schema.schema.properties.email.pattern: lookaround"), "\(errors[0].message)")
+        #expect(errors[1].message == "body.response_format.json_schema.schema.patternProperties: patternProperties is not supported")
     }
 
     @Test func oneEndpointAndOneModelPerFile() {

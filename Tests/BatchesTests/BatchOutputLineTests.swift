@@ -1,6 +1,7 @@
 import Batches
 import Foundation
 import JobStore
+import ScribeCore
 import Testing
 import TestSupport
 
@@ -28,6 +29,26 @@ import TestSupport
             .init(token: "Hello", bytes: Array("Hello".utf8), logprob: -1.5, topLogprobs: []),
         ]),
     ]
+
+    static let scoredChoice = JobChoice(index: 0, text: "yes", finishReason: "stop", choiceProbabilities: [
+        .init(choice: "yes", probability: 0.75, logprob: -1.25), .init(choice: "no", probability: 0.25, logprob: -2.35),
+    ])
+
+    /// `choice_logprobs` results carry `choice_probabilities` in the stored choices and in
+    /// each endpoint's choice.
+    @Test func choiceProbabilitiesSurviveStorageAndRendering() throws {
+        let stored = try Self.choices([Self.scoredChoice])
+        #expect(JobChoice.stored(stored) == [Self.scoredChoice])
+        for context in [Self.chat, Self.completions] {
+            let row = BatchResultRow(jobID: 9, customID: "s", status: .succeeded, result: "yes", finishReason: "stop",
+                                     promptTokens: 5, completionTokens: 1, choicesJSON: stored)
+            let body = try #require((try Self.object(BatchOutputLine.render(row, context: context).json)["response"] as? [String: Any])?["body"] as? [String: Any])
+            let choice = try #require((body["choices"] as? [[String: Any]])?.first)
+            let scores = try #require(choice["choice_probabilities"] as? [[String: Any]])
+            #expect(scores.map { $0["choice"] as? String } == ["yes", "no"])
+            #expect(scores.map { $0["probability"] as? Double } == [0.75, 0.25])
+        }
+    }
 
     static func object(_ json: String) throws -> [String: Any] {
         try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -119,11 +140,13 @@ import TestSupport
                             promptTokens: 1, completionTokens: 0), Self.completions),
             (BatchResultRow(jobID: 5, customID: "expired", status: .cancelled), Self.chat),
             (BatchResultRow(jobID: 6, customID: "failed", status: .failed, error: "bad"), Self.completions),
+            (BatchResultRow(jobID: 7, customID: "scored", status: .succeeded, result: "yes", finishReason: "stop",
+                            promptTokens: 5, completionTokens: 1, choicesJSON: try Self.choices([Self.scoredChoice])), Self.chat),
         ]
         let lines = rows.map { BatchOutputLine.render($0.0, context: $0.1).json }.joined(separator: "\n") + "\n"
         let result = try OpenAIBatchCheck.run(lines: lines)
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        #expect(result.standardOutput.contains("ok: 6 lines"))
+        #expect(result.standardOutput.contains("ok: 7 lines"))
 
         let broken = lines.replacingOccurrences(of: #""finish_reason":"length""#, with: #""finish_reason":"cancelled""#)
         let refused = try OpenAIBatchCheck.run(lines: broken)

@@ -60,7 +60,7 @@ import TestSupport
             #expect(cached == cache.trie.allowedTokens(after: matcher), "after \(prefix)")
             timings.append("\(prefix.debugDescription) \(time)")
         }
-        print("token masks from the cache, first time per state (\(cache.counts.positions) top-frame walks): "
+        print("token masks from the cache, first time per state (\(cache.counts.states) states interned): "
             + timings.joined(separator: "; "))
     }
 
@@ -79,10 +79,29 @@ import TestSupport
         var again = TokenSet(count: 0)
         let againTime = clock.measure { again = cache.allowedTokens(after: matcher) }
         #expect(again == first && again == cache.trie.allowedTokens(after: matcher))
-        #expect(cache.counts.states == 1)
+        #expect(cache.counts.masks == 1)
         _ = matcher.accept(Array(#"", "#.utf8))
         #expect(cache.allowedTokens(after: matcher) == cache.trie.allowedTokens(after: matcher))
-        #expect(cache.counts.states == 2)
+        #expect(cache.counts.masks == 2)
         print("token mask inside a string: first \(firstTime), cached \(againTime)")
+    }
+
+    /// A long bounded string shares one mask for every count that no token can reach
+    /// the end of, and each mask still equals the plain walk's.
+    @Test(.enabled(if: Repository.referenceModelPath != nil, "reference model not downloaded"))
+    func countsFarFromABoundShareAMask() throws {
+        let tokens = try Self.vocabulary()
+        let cache = TokenMaskCache(trie: TokenTrie(tokens: tokens))
+        let grammar = try JSONSchemaGrammar.compile(schemaText: #"{"type": "string", "maxLength": 300}"#)
+        let horizon = cache.trie.longestToken
+        for count in [0, 1, 50, 150, 300 - horizon - 1, 300 - horizon, 300 - horizon + 1, 290, 299, 300] {
+            var matcher = try GrammarMatcher(grammar)
+            let fed = matcher.accept(Array(("\"" + String(repeating: "a", count: count)).utf8))
+            #expect(fed)
+            #expect(cache.allowedTokens(after: matcher) == cache.trie.allowedTokens(after: matcher), "after \(count) characters")
+        }
+        // Counts 0 to 300 − horizon (at least `horizon` characters left) are one state; the
+        // four above it are their own.
+        #expect(cache.counts.masks == 1 + 4, "\(cache.counts.masks) masks for 10 counts")
     }
 }

@@ -22,7 +22,7 @@ import Testing
         var row = logits
         for _ in 0..<draws {
             row = logits
-            let token = row.withUnsafeMutableBufferPointer { sampler.sample(logits: $0, workspace: workspace).token }
+            let token = row.withUnsafeMutableBufferPointer { sampler.sample(logits: $0, workspace: workspace)!.token }
             counts[Int(token)] += 1
         }
         return counts

@@ -132,6 +132,19 @@ import Testing
         #expect(try JSONValue.parse(foundation) == JSONValue.parse(JSONValue(encoding: p).jsonText))
     }
 
+    /// A constraint encodes as `structured_outputs` and reads back as the same constraint.
+    @Test func constraintsEncodeAndParseBack() throws {
+        for json in [#"{"structured_outputs": {"regex": "a+"}}"#, #"{"response_format": {"type": "json_object"}}"#,
+                     #"{"response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "object", "properties": {"a": {"enum": [1, "x"]}}}}}}"#,
+                     #"{"structured_outputs": {"choice": ["a", "b"]}}"#, #"{"structured_outputs": {"grammar": "root ::= \"a\""}}"#] {
+            let p = try SamplingParams.parse(json: json)
+            let back = try SamplingParams.parse(json: JSONValue(encoding: p).jsonText)
+            #expect(back.constraint?.kind == p.constraint?.kind, "\(json)")
+            #expect(back.constraint?.key == p.constraint?.key, "\(json)")
+            #expect(p.constraint != nil)
+        }
+    }
+
     @Test func tokenIDsAreCheckedAgainstTheVocabulary() throws {
         let p = try SamplingParams.parse(json: Self.everyField)
         try p.validate(vocabularySize: 50257)

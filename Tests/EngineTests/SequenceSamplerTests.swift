@@ -21,7 +21,7 @@ import Testing
     func run(_ sampler: inout SequenceSampler, steps: Int, workspace: borrowing SamplingWorkspace) -> [TokenID] {
         (0..<steps).map { step in
             var row = syntheticLogits(count: Self.vocabulary, seed: UInt64(step))
-            return row.withUnsafeMutableBufferPointer { sampler.sample(logits: $0, workspace: workspace).token }
+            return row.withUnsafeMutableBufferPointer { sampler.sample(logits: $0, workspace: workspace)!.token }
         }
     }
 
@@ -56,7 +56,7 @@ import Testing
             // b samples a different row before and after a, as another batch row would.
             _ = run(&b, steps: 2, workspace: workspace)
             var row = syntheticLogits(count: Self.vocabulary, seed: UInt64(step))
-            interleaved.append(row.withUnsafeMutableBufferPointer { a.sample(logits: $0, workspace: workspace).token })
+            interleaved.append(row.withUnsafeMutableBufferPointer { a.sample(logits: $0, workspace: workspace)!.token })
         }
         #expect(interleaved == alone)
     }
@@ -91,7 +91,7 @@ import Testing
         p.temperature = 0
         change(&p)
         var sampler = try SequenceSampler(params: p, vocabularySize: 5, endOfGeneration: [2])
-        let tokens = (0..<steps).map { _ in sampler.sample(logits: [1, 4, 9, 8, 3]).token }
+        let tokens = (0..<steps).map { _ in sampler.sample(logits: [1, 4, 9, 8, 3])!.token }
         return (tokens, sampler)
     }
 
@@ -121,7 +121,7 @@ import Testing
         p.logitBias = [0: 50]  // makes token 0 the pick; its logprob stays the model's
         var sampler = try SequenceSampler(params: p, vocabularySize: 4, endOfGeneration: [])
         let raw: [Float] = [0.1, 0.2, 0.3, 0.4].map { Float(log($0)) + 5 }
-        let result = sampler.sample(logits: raw)
+        let result = sampler.sample(logits: raw)!
         #expect(result.token == 0)
         #expect(abs(result.logprob! - Float(log(0.1))) < 1e-5)
         #expect(result.topLogprobs.map(\.token) == [3, 2])
@@ -133,12 +133,12 @@ import Testing
         p.temperature = 0
         p.logprobs = 0
         var sampler = try SequenceSampler(params: p, vocabularySize: 2, endOfGeneration: [])
-        let result = sampler.sample(logits: [0, 0])
+        let result = sampler.sample(logits: [0, 0])!
         #expect(result.token == 0 && result.topLogprobs.isEmpty)
         #expect(abs(result.logprob! - Float(log(0.5))) < 1e-6)
         p.logprobs = nil
         var plain = try SequenceSampler(params: p, vocabularySize: 2, endOfGeneration: [])
-        #expect(plain.sample(logits: [0, 0]).logprob == nil)
+        #expect(plain.sample(logits: [0, 0])!.logprob == nil)
     }
 
     @Test func tokenIDsOutsideTheVocabularyAreRejected() {
@@ -165,7 +165,7 @@ import Testing
         p.seed = 1
         p.logprobs = 20
         var sampler = try SequenceSampler(params: p, vocabularySize: logits.count, endOfGeneration: [])
-        let result = sampler.sample(logits: logits)
+        let result = sampler.sample(logits: logits)!
         #expect(abs(Double(result.logprob!) - (Double(logits[Int(result.token)]) - logSumExp)) < 1e-5)
         let expectedTop = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(20)
         #expect(result.topLogprobs.map { Int($0.token) } == Array(expectedTop))
@@ -181,10 +181,10 @@ import Testing
         var p = SamplingParams()
         p.seed = 2
         var sampler = try SequenceSampler(params: p, vocabularySize: logits.count, endOfGeneration: [])
-        let drawn = Set((0..<200).map { _ in sampler.sample(logits: logits).token })
+        let drawn = Set((0..<200).map { _ in sampler.sample(logits: logits)!.token })
         #expect(drawn == [700])
         // With everything masked but one, that one is drawn.
         logits[700] = -.infinity
-        #expect(sampler.sample(logits: logits).token == 100)
+        #expect(sampler.sample(logits: logits)!.token == 100)
     }
 }

@@ -84,4 +84,24 @@ import Testing
             #expect(run(stops, chunks) == whole, "chunks of \(size)")
         }
     }
+
+    /// A match `accepts` refuses is passed over as text; the first accepted one stops, in
+    /// whatever chunks the text arrives.
+    @Test func aRefusedMatchIsPassedOver() {
+        // Accept a stop only after an even number of characters (a stand-in for "complete").
+        let even: (String) -> Bool = { $0.count % 2 == 0 }
+        for size in 1...6 {
+            var matcher = StopMatcher(stops: [",", ";;"])
+            let text = Array("a,bc,;;d,")
+            var out = ""
+            var stop: String?
+            for start in stride(from: 0, to: text.count, by: size) where stop == nil {
+                let output = matcher.consume(String(text[start..<min(start + size, text.count)]), accepts: { even(out + $0) })
+                out += output.text
+                stop = output.stop
+            }
+            // "a" (odd) passes the first comma over; "a,bc" (even) stops at the second.
+            #expect(out == "a,bc" && stop == ",", "chunks of \(size): \(out) \(stop ?? "-")")
+        }
+    }
 }

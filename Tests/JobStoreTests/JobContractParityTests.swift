@@ -86,6 +86,7 @@ import TestSupport
                             "{\(( 0..<1025).map { "\"\($0)\":1" }.joined(separator: ","))}"]),
             ("logprobs", ["0", "5", "20", "21", "-1", "1.5"]),
             ("n", ["1", "16", "17", "0", "1000000", "1.0", "2e0"]),
+            ("choice_logprobs", ["1", "0"]),
         ]
         for (field, values) in fields {
             for value in values + types { params("{\"\(field)\":\(value)}") }
@@ -104,6 +105,8 @@ import TestSupport
                      #"{"n":16,"logprobs":20}"#, #"{"n":2,"max_tokens":1048576}"#] { params(json) }
         // Everything at once, all valid.
         params(#"{"temperature":0.8,"top_k":40,"top_p":0.95,"min_p":0.05,"repetition_penalty":1.1,"presence_penalty":0.5,"frequency_penalty":-0.5,"seed":7,"stop":["\n\n","END"],"stop_token_ids":[2],"max_tokens":64,"min_tokens":4,"ignore_eos":false,"logit_bias":{"5":-100,"7":2.5},"logprobs":3,"n":2}"#)
+
+        for (label, job) in constraintCorpus { add(label, job) }
 
         // The other columns.
         for attempts in [1, 3, 100, 101, 0, -1, Int(Int32.max)] {
@@ -131,9 +134,124 @@ import TestSupport
         return cases
     }
 
+    /// `response_format` and `structured_outputs`: their shapes and limits, a JSON Schema's
+    /// keywords and their paths (keys that need quoting too), nesting and size at the limit
+    /// and past it, and what compiling alone finds (which both accept here).
+    static var constraintCorpus: [(label: String, job: Job)] {
+        var cases: [(String, Job)] = []
+        func params(_ json: String) { cases.append(("constraint \(json.prefix(70))", Job(prompt: "Hi", paramsJSON: json))) }
+        func format(_ json: String) { params("{\"response_format\":\(json)}") }
+        func outputs(_ json: String) { params("{\"structured_outputs\":\(json)}") }
+        func schema(_ json: String) { outputs("{\"json\":\(json)}") }
+        func named(_ spec: String) { format("{\"type\":\"json_schema\",\"json_schema\":\(spec)}") }
+
+        for json in ["null", #"{"type":"text"}"#, #"{"type":"json_object"}"#, #"{"type":"json_schema"}"#, #"{"type":"xml"}"#,
+                     "{}", #""json""#, "5", "[]", #"{"type":"json_object","json_schema":{"name":"x","schema":{}}}"#,
+                     #"{"type":"text","extra":1}"#, #"{"type":"json_object","json_schema":null}"#,
+                     #"{"type":"json_schema","json_schema":null}"#, #"{"type":null}"#] { format(json) }
+        let name65 = String(repeating: "n", count: 65), name64 = String(repeating: "n", count: 64)
+        for spec in [#"{"name":"x","schema":{"type":"object"}}"#, #"{"schema":{}}"#, #"{"name":"","schema":{}}"#,
+                     "{\"name\":\"\(name64)\",\"schema\":{}}", "{\"name\":\"\(name65)\",\"schema\":{}}",
+                     #"{"name":"a b","schema":{}}"#, #"{"name":"é","schema":{}}"#, #"{"name":"a-b_C9","schema":{}}"#,
+                     #"{"name":"a$","schema":{}}"#, #"{"name":5,"schema":{}}"#,
+                     #"{"name":"x","schema":{},"strict":"yes"}"#, #"{"name":"x","schema":{},"strict":true}"#,
+                     #"{"name":"x","schema":{},"strict":null}"#, #"{"name":"x","schema":{},"description":5}"#,
+                     #"{"name":"x","schema":{},"description":"d"}"#, #"{"name":"x","schema":{},"foo":1}"#,
+                     #"{"name":"x","schema":{},"a b":1}"#, #"{"name":"x"}"#, #"{"name":"x","schema":"{}"}"#,
+                     #"{"name":"x","schema":[]}"#, #"{"name":"x","schema":true}"#, #"{"name":"x","schema":null}"#, "[]"] { named(spec) }
+
+        for json in ["{}", #"{"json":{}}"#, #"{"json":true}"#, #"{"json":"{}"}"#, #"{"regex":"a+"}"#, #"{"regex":""}"#,
+                     #"{"regex":5}"#, #"{"choice":[]}"#, #"{"choice":["a"]}"#, #"{"choice":["a",""]}"#, #"{"choice":["a",5]}"#,
+                     #"{"choice":"a"}"#, #"{"grammar":"root ::= \"a\""}"#, #"{"grammar":""}"#, #"{"json_object":true}"#,
+                     #"{"json_object":false}"#, #"{"json_object":1}"#, #"{"json_object":false,"regex":"a"}"#,
+                     #"{"regex":"a","choice":["a"]}"#, #"{"regex":null,"choice":["a"]}"#, #"{"disable_any_whitespace":true}"#,
+                     #"{"guided_json":{}}"#, #""x""#, "[]", "null",
+                     "{\"regex\":\"\(String(repeating: "a", count: 4096))\"}", "{\"regex\":\"\(String(repeating: "a", count: 4097))\"}",
+                     "{\"regex\":\"\(String(repeating: "é", count: 2049))\"}",
+                     "{\"choice\":[\((0..<256).map { "\"c\($0)\"" }.joined(separator: ","))]}",
+                     "{\"choice\":[\((0..<257).map { "\"c\($0)\"" }.joined(separator: ","))]}",
+                     "{\"choice\":[\"\(String(repeating: "c", count: 1024))\"]}", "{\"choice\":[\"a\",\"\(String(repeating: "c", count: 1025))\"]}",
+                     "{\"grammar\":\"\(String(repeating: "#", count: 65536))\"}", "{\"grammar\":\"\(String(repeating: "#", count: 65537))\"}",
+        ] { outputs(json) }
+
+        // Together, and with what a constraint decides for itself.
+        for json in [#"{"response_format":{"type":"json_object"},"structured_outputs":{"regex":"a"}}"#,
+                     #"{"response_format":{"type":"text"},"structured_outputs":{"regex":"a"}}"#,
+                     #"{"response_format":{"type":"json_object"},"ignore_eos":true}"#,
+                     #"{"response_format":{"type":"json_object"},"ignore_eos":false}"#,
+                     #"{"structured_outputs":{"choice":["a"]},"min_tokens":1}"#, #"{"structured_outputs":{"choice":["a"]},"min_tokens":0}"#,
+                     #"{"structured_outputs":{"choice":["a"]},"min_tokens":1,"ignore_eos":true}"#,
+                     #"{"structured_outputs":{"json":{"type":"object","properties":{"a":{"foo":1}}}},"min_tokens":1}"#,
+                     #"{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}},"min_tokens":2}"#,
+                     #"{"responseformat":{"type":"json_object"}}"#,
+                     #"{"structured_outputs":{"choice":["a","b"]},"choice_logprobs":true}"#,
+                     #"{"structured_outputs":{"choice":["a","b"]},"choice_logprobs":false}"#,
+                     #"{"structured_outputs":{"choice":["a","b"]},"choice_logprobs":null}"#,
+                     #"{"structured_outputs":{"regex":"a"},"choice_logprobs":true}"#, #"{"choice_logprobs":true}"#,
+                     #"{"choice_logprobs":false}"#, #"{"structured_outputs":{"choice":["a","b"]},"choice_logprobs":true,"n":2}"#,
+                     #"{"structured_outputs":{"choice":["a","b"]},"choice_logprobs":true,"n":1}"#,
+                     #"{"structured_outputs":{"choice":["a","b","a"]},"choice_logprobs":true}"#,
+                     #"{"response_format":{"type":"json_object"},"choice_logprobs":true}"#] { params(json) }
+
+        // A schema's keywords: each supported one, its wrong types, and unsupported ones.
+        for json in [
+            #"{"type":"object","properties":{"name":{"type":"string","maxLength":20},"age":{"type":"integer","minimum":0,"maximum":120},"role":{"enum":["a","b"]},"tags":{"type":"array","items":{"type":"string","pattern":"[a-z]+"},"maxItems":3},"when":{"type":"string","format":"date-time"}},"required":["name","age"],"additionalProperties":false}"#,
+            #"{"type":"object","properties":{"a":{"type":"string","multipleOf":2}}}"#, #"{"type":5}"#, #"{"type":[]}"#,
+            #"{"type":["string","foo"]}"#, #"{"type":["string","null"]}"#, #"{"type":"float"}"#, #"{"properties":[]}"#,
+            #"{"properties":{"a":5}}"#, #"{"properties":{"a b":{"x":1}}}"#, #"{"properties":{"ké":{"x":1}}}"#,
+            #"{"properties":{"a\"b":{"x":1}}}"#, #"{"properties":{"a\nb\\c":{"x":1}}}"#, #"{"properties":{"\t\u0001\u007f":{"x":1}}}"#,
+            #"{"properties":{"":{"x":1}}}"#, #"{"properties":{"$a_1":{"x":1}}}"#,
+            #"{"required":"a"}"#, #"{"required":[1]}"#, #"{"enum":[]}"#, #"{"enum":"a"}"#, #"{"const":null}"#, #"{"$ref":5}"#,
+            #"{"pattern":5}"#, #"{"format":"ipv4"}"#, #"{"format":5}"#, #"{"minLength":-1}"#, #"{"minLength":10000}"#,
+            #"{"minLength":10001}"#, #"{"minLength":1.5}"#, #"{"minLength":2.0}"#, #"{"maxItems":"3"}"#, #"{"minimum":1.5}"#,
+            #"{"minimum":-9223372036854775806}"#, #"{"minimum":-9223372036854775807}"#, #"{"maximum":9223372036854775805}"#,
+            #"{"maximum":9223372036854775806}"#, #"{"minimum":1e2}"#, #"{"exclusiveMaximum":true}"#, #"{"anyOf":[]}"#,
+            #"{"anyOf":{}}"#, #"{"anyOf":[{"type":"string"},{"foo":1}]}"#, #"{"oneOf":[true,5]}"#, #"{"prefixItems":[]}"#,
+            #"{"items":5}"#, #"{"items":false}"#, #"{"additionalProperties":"no"}"#, #"{"$defs":{"a":{"bad":1}}}"#,
+            #"{"definitions":[]}"#, #"{"title":5,"description":[],"default":{},"examples":1,"$comment":"c"}"#,
+            #"{"x-extension":1}"#, #"{"if":{}}"#, #"{"not":{}}"#, #"{"allOf":[{"type":"string"}]}"#, #"{"dependentRequired":{}}"#,
+            #"{"unevaluatedProperties":false}"#, #"{"propertyNames":{}}"#, #"{"contains":{}}"#, #"{"uniqueItems":true}"#,
+            #"{"patternProperties":{}}"#, #"{"minProperties":1}"#, #"{"multipleOf":1}"#,
+            // The first problem in byte order: `aaa` before `properties` before `zzz`, within and across nodes.
+            #"{"zzz":1,"properties":{"b":{"yyy":1},"a":{"type":7}},"aaa":1}"#, #"{"zzz":1,"properties":{"b":{"yyy":1},"a":{"type":"string"}}}"#,
+            #"{"items":{"items":{"maxItems":-1}},"anyOf":[{"foo":1}]}"#, #"{"anyOf":[{"type":"string"},{"items":[{"bad":1}]}]}"#,
+            // What only compiling finds: accepted at INSERT, refused at claim and at batch submit.
+            #"{"type":"string","pattern":"a(?=b)"}"#, ##"{"$ref":"#/$defs/none"}"##, #"{"oneOf":[{"type":"string"},{"type":"string"}]}"#,
+            #"{"type":"integer","minimum":5,"maximum":1}"#, #"{"required":["missing"],"properties":{}}"#,
+        ] { schema(json) }
+        // Nesting: 32 schemas deep, and 33.
+        for depth in [32, 33] {
+            schema(String(repeating: #"{"items":"#, count: depth) + "{}" + String(repeating: "}", count: depth))
+        }
+        // Size as PostgreSQL prints it: {"description": "…"} is 19 bytes around the text.
+        for fill in [Int(JobContract.limits["schema_bytes"]!) - 19, Int(JobContract.limits["schema_bytes"]!) - 18] {
+            schema("{\"description\":\"\(String(repeating: "d", count: fill))\"}")
+        }
+        return cases
+    }
+
+    /// Both sides give the same sentence, word for word, for every constraint case.
+    @Test func constraintProblemsAreTheSameSentences() throws {
+        try IsolatedDatabase.with { database in
+            let connection = try database.connect()
+            var disagreements: [String] = []
+            var refused = 0
+            for (label, job) in Self.constraintCorpus {
+                // Scribe's "did you mean" hint on unknown fields is its own.
+                let swift = JobContract.problem(job).map { $0.replacing(#/ \(did you mean .*\?\)$/#, with: "") }
+                let sql = try connection.query("SELECT scribe.job_problem($1::text, NULL, $2::jsonb)", [job.prompt, job.paramsJSON]).scalar
+                if swift != nil { refused += 1 }
+                if swift != sql { disagreements.append("\(label):\n  Scribe:   \(swift ?? "accepts")\n  database: \(sql ?? "accepts")") }
+            }
+            #expect(disagreements.isEmpty, "\(disagreements.count) disagree:\n\(disagreements.joined(separator: "\n"))")
+            #expect(refused > 60 && Self.constraintCorpus.count - refused > 20, "\(refused) of \(Self.constraintCorpus.count) refused")
+        }
+    }
+
     @Test func databaseAndScribeAgreeOnEveryCase() throws {
         let corpus = Self.corpus
         #expect(corpus.count >= 300)
+        print("job contract corpus: \(corpus.count) cases, \(Self.constraintCorpus.count) of them structured output")
         try IsolatedDatabase.with { database in
             let connection = try database.connect()
             var disagreements: [String] = []

@@ -1,6 +1,7 @@
 import ScribeCore
 import Foundation
 import Inference
+import Constraints
 
 extension SamplingParams {
     /// Parses a JSON object such as a job's `params` column or the fields of a JSONL line.
@@ -78,6 +79,33 @@ extension SamplingParams {
         p.logitBias = try r.logitBias()
         p.logprobs = try r.integer("logprobs", "an integer in [0, \(maxLogprobs)] or null", { $0 >= 0 && $0 <= maxLogprobs })
         p.n = try r.integer("n", "an integer in [1, \(maxN)]", { $0 >= 1 && $0 <= maxN }) ?? p.n
+        do {
+            p.constraint = try OutputConstraint.parse(
+                responseFormat: object["response_format"], structuredOutputs: object["structured_outputs"], prefix: fieldPrefix)
+        } catch {
+            throw SamplingParamsError(field: error.field, message: error.message)
+        }
+        // Under a constraint the output ends where the constraint is complete, nowhere else.
+        if let constraint = p.constraint {
+            for (name, given) in [("ignore_eos", p.ignoreEOS), ("min_tokens", p.minTokens > 0)] where given {
+                throw SamplingParamsError(
+                    field: fieldPrefix + name,
+                    message: "\(fieldPrefix)\(name) cannot be used with \(constraint.field): the constraint decides where the output ends")
+            }
+        }
+        p.choiceLogprobs = try r.bool("choice_logprobs") ?? false
+        if p.choiceLogprobs {
+            let field = fieldPrefix + "choice_logprobs"
+            guard case .choice(let choices)? = p.constraint?.kind else {
+                throw SamplingParamsError(field: field, message: "\(field) needs a choice constraint (\(fieldPrefix)structured_outputs.choice)")
+            }
+            guard p.n == 1 else {
+                throw SamplingParamsError(field: field, message: "\(field) needs n = 1: the choices are scored, not drawn")
+            }
+            guard Set(choices).count == choices.count else {
+                throw SamplingParamsError(field: field, message: "\(field) needs distinct choices")
+            }
+        }
         return p
     }
 

@@ -1,5 +1,6 @@
 import ScribeCore
 import Inference
+import Constraints
 
 /// Per-request sampling parameters with vLLM/OpenAI names, meanings and defaults.
 ///
@@ -39,6 +40,13 @@ public struct SamplingParams: Sendable, Equatable {
     public var logprobs: Int? = nil
     /// How many completions to generate from the prompt, 1…``maxN``.
     public var n: Int = 1
+    /// What the output must be (`response_format` or `structured_outputs`): only tokens
+    /// that keep it possible are drawn, and the output ends where it is complete.
+    public var constraint: OutputConstraint? = nil
+    /// With a `choice` constraint: score every choice (the sum of its tokens' raw
+    /// logprobs after the prompt, one shared prefill), return the most probable one and
+    /// the normalised probability of each.
+    public var choiceLogprobs: Bool = false
 
     public init() {}
 
@@ -56,8 +64,14 @@ public struct SamplingParams: Sendable, Equatable {
     public static let fieldNames: [String] = [
         "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "presence_penalty",
         "frequency_penalty", "seed", "stop", "stop_token_ids", "max_tokens", "min_tokens",
-        "ignore_eos", "logit_bias", "logprobs", "n",
+        "ignore_eos", "logit_bias", "logprobs", "n", "response_format", "structured_outputs", "choice_logprobs",
     ]
+
+    /// The choices `choiceLogprobs` scores, in order; nil when it is off.
+    public var scoredChoices: [String]? {
+        guard choiceLogprobs, case .choice(let choices)? = constraint?.kind else { return nil }
+        return choices
+    }
 
     /// Whether the draw is an argmax (no random numbers used).
     public var isGreedy: Bool { temperature < Self.greedyTemperature }
@@ -94,6 +108,8 @@ extension SamplingParams: Encodable {
         ]
         if let seed { object["seed"] = .unsignedInteger(seed) }
         if let logprobs { object["logprobs"] = .integer(Int64(logprobs)) }
+        if let constraint { object["structured_outputs"] = constraint.structuredOutputs }
+        if choiceLogprobs { object["choice_logprobs"] = .bool(true) }
         try JSONValue.object(object).encode(to: encoder)
     }
 }

@@ -39,14 +39,16 @@ public struct StopMatcher: Sendable {
     /// Whether a stop string has been found (further chunks are ignored).
     public var isStopped: Bool { matchedStop != nil }
 
-    /// Takes the next chunk of generated text.
-    public mutating func consume(_ chunk: String) -> Output {
+    /// Takes the next chunk of generated text. `accepts` is asked about each match, with
+    /// the unreleased text before it; a match it refuses is passed over (a constrained
+    /// output stops only after a complete value).
+    public mutating func consume(_ chunk: String, accepts: (String) -> Bool = { _ in true }) -> Output {
         guard !isStopped else { return Output(text: "") }
         guard !stops.isEmpty else { return Output(text: chunk) }
         // Ends already checked: earlier ends were checked when their bytes arrived.
         let checkedEnd = pending.count
         pending.append(contentsOf: chunk.utf8)
-        if let (start, stop) = firstMatch(endingAfter: checkedEnd) {
+        if let (start, stop) = firstMatch(endingAfter: checkedEnd, accepts: accepts) {
             let before = String(decoding: pending[..<start], as: UTF8.self)
             pending.removeAll()
             matchedStop = stop
@@ -64,18 +66,20 @@ public struct StopMatcher: Sendable {
         return String(decoding: pending, as: UTF8.self)
     }
 
-    /// The earliest-ending match whose end lies beyond `checkedEnd`; earliest start on ties.
-    private func firstMatch(endingAfter checkedEnd: Int) -> (start: Int, stop: String)? {
+    /// The earliest-ending accepted match whose end lies beyond `checkedEnd`; earliest
+    /// start on ties.
+    private func firstMatch(endingAfter checkedEnd: Int, accepts: (String) -> Bool) -> (start: Int, stop: String)? {
         guard checkedEnd < pending.count else { return nil }
         for end in (checkedEnd + 1)...pending.count {
-            var best: (start: Int, stop: String)?
+            var matches: [(start: Int, stop: String)] = []
             for (k, stop) in stops.enumerated() where stop.count <= end {
                 let start = end - stop.count
-                if pending[start..<end].elementsEqual(stop), start < best?.start ?? .max {
-                    best = (start, stopStrings[k])
-                }
+                if pending[start..<end].elementsEqual(stop) { matches.append((start, stopStrings[k])) }
             }
-            if let best { return best }
+            for match in matches.sorted(by: { $0.start < $1.start })
+            where accepts(String(decoding: pending[..<match.start], as: UTF8.self)) {
+                return match
+            }
         }
         return nil
     }

@@ -64,6 +64,9 @@ extension JSONValue {
     public struct KeyOrder: Sendable, Equatable {
         var orders: [[SyntaxError.PathComponent]: [String]] = [:]
 
+        /// No order recorded: every object's keys come back as nil.
+        public init() {}
+
         /// The keys of the object at `path`, in the order written; nil when there is none.
         public func keys(at path: [SyntaxError.PathComponent]) -> [String]? { orders[path] }
     }
@@ -77,6 +80,19 @@ extension JSONValue {
             parser.skipWhitespace()
             guard parser.position == buffer.count else { throw parser.error("unexpected text after the JSON value") }
             return (value, parser.keyOrder!)
+        }
+    }
+
+    /// The value as PostgreSQL prints jsonb (`{"a": 1, "b": [1, 2]}`), for limits the
+    /// database measures with `octet_length(metadata::text)`; the length is exact but for
+    /// numbers with a fraction, which jsonb prints as written. Keys come in no set order: only
+    /// the length is meant to match.
+    public var postgresText: String {
+        switch self {
+        case .object(let object):
+            return "{" + object.map { JSONValue.string($0.key).jsonText + ": " + $0.value.postgresText }.joined(separator: ", ") + "}"
+        case .array(let items): return "[" + items.map(\.postgresText).joined(separator: ", ") + "]"
+        default: return jsonText
         }
     }
 
