@@ -4,9 +4,10 @@
 -- limits and messages, and a JSON Schema's keywords walked in the same order, so both name
 -- the same first problem with its path
 -- (`params.response_format.json_schema.schema.properties.age.multipleOf: multipleOf is not supported`).
--- What only compiling finds (a pattern's or a grammar's syntax, a $ref naming nothing,
--- bounds no value meets) fails the job at claim, naming the same path, and `scribe batch
--- submit` refuses it before anything is enqueued.
+-- A regex (`regex`, a schema's `pattern`) is parsed here too (scribe.regex_problem). What
+-- only compiling finds (a grammar's syntax, a $ref naming nothing, bounds no value meets)
+-- fails the job at claim, naming the same path, and `scribe batch submit` refuses it
+-- before anything is enqueued.
 
 CREATE OR REPLACE FUNCTION scribe.job_limits() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -46,6 +47,204 @@ CREATE OR REPLACE FUNCTION scribe.json_path(path text, key text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT path || CASE WHEN key ~ '^[A-Za-z0-9_$]+$' THEN '.' || key ELSE '[' || to_json(key)::text || ']' END
 $$;
+
+-- One escape of a regex at chars[i] (the backslash), as RegexPattern's parser reads it:
+-- where the parse goes on, the one scalar the escape stands for (NULL for \d \w \s and
+-- their negations), or why it is refused, as `<reason> at character <n>`.
+CREATE OR REPLACE FUNCTION scribe.regex_escape(chars text[], i integer, in_class boolean,
+                                               OUT next integer, OUT scalar integer, OUT problem text)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+DECLARE
+    n constant integer := coalesce(array_length(chars, 1), 0);
+    c text;
+    hex text;
+BEGIN
+    next := i + 1;
+    IF next > n THEN
+        problem := format('the pattern ends in a backslash at character %s', next);
+        RETURN;
+    END IF;
+    c := chars[next];
+    next := next + 1;
+    IF c IN ('d', 'D', 'w', 'W', 's', 'S') THEN
+        scalar := NULL;
+    ELSIF c IN ('n', 't', 'r', 'f', 'v') THEN
+        scalar := CASE c WHEN 'n' THEN 10 WHEN 't' THEN 9 WHEN 'r' THEN 13 WHEN 'f' THEN 12 ELSE 11 END;
+    ELSIF c = 'u' THEN
+        hex := array_to_string(chars[next:next + 3], '');
+        IF next + 3 > n OR hex !~ '^[0-9A-Fa-f]{4}$'
+           OR ('x' || lpad(hex, 8, '0'))::bit(32)::integer BETWEEN 55296 AND 57343 THEN
+            problem := format('\u takes four hex digits of a scalar at character %s', next);
+            RETURN;
+        END IF;
+        scalar := ('x' || lpad(hex, 8, '0'))::bit(32)::integer;
+        next := next + 4;
+    ELSIF c = 'b' AND in_class THEN
+        scalar := 8;
+    ELSIF c ~ '^[A-Za-z0-9]$' THEN
+        problem := format('the escape \%s is not supported at character %s', c, i);
+    ELSE
+        scalar := ascii(c);
+    END IF;
+END $$;
+
+-- NULL when `pattern` is in the regex subset constraints support (Sources/Constraints/
+-- RegexPattern.swift), otherwise `<reason> at character <n>` as its parser says it.
+CREATE OR REPLACE FUNCTION scribe.regex_problem(pattern text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+DECLARE
+    chars constant text[] := regexp_split_to_array(pattern, '');
+    n constant integer := coalesce(array_length(chars, 1), 0);
+    i integer := 1;
+    j integer;
+    depth integer := 0;
+    c text;
+    low_text text;
+    high_text text;
+    low integer;
+    high integer;
+    first boolean;
+    single boolean;
+    low_scalar integer;
+    escape record;
+    quantify boolean;
+BEGIN
+    IF n >= 1 AND chars[1] = '^' THEN
+        i := 2;
+    END IF;
+    WHILE i <= n LOOP
+        c := chars[i];
+        quantify := true;
+        IF c = '$' AND i = n THEN
+            IF depth > 0 THEN
+                RETURN format('a group is not closed at character %s', i);
+            END IF;
+            EXIT;
+        ELSIF c = '|' THEN
+            i := i + 1;
+            CONTINUE;
+        ELSIF c = ')' THEN
+            IF depth = 0 THEN
+                RETURN format('unexpected ) at character %s', i);
+            END IF;
+            depth := depth - 1;
+            i := i + 1;
+        ELSIF c = '(' THEN
+            i := i + 1;
+            IF i <= n AND chars[i] = '?' THEN
+                IF i + 1 <= n AND chars[i + 1] = ':' THEN
+                    i := i + 2;
+                ELSE
+                    RETURN format('lookaround and named groups are not supported at character %s', i);
+                END IF;
+            END IF;
+            depth := depth + 1;
+            IF depth >= 64 THEN
+                RETURN format('groups nested deeper than 64 at character %s', i);
+            END IF;
+            quantify := false;  -- a group's quantifier follows its `)`
+        ELSIF c = '[' THEN
+            i := i + 1;
+            IF i <= n AND chars[i] = '^' THEN
+                i := i + 1;
+            END IF;
+            first := true;
+            WHILE i <= n AND (chars[i] <> ']' OR first) LOOP
+                first := false;
+                IF chars[i] = '\' THEN
+                    escape := scribe.regex_escape(chars, i, true);
+                    IF escape.problem IS NOT NULL THEN
+                        RETURN escape.problem;
+                    END IF;
+                    i := escape.next;
+                    low_scalar := escape.scalar;
+                ELSE
+                    low_scalar := ascii(chars[i]);
+                    i := i + 1;
+                END IF;
+                IF low_scalar IS NOT NULL AND i <= n AND chars[i] = '-' AND i + 1 <= n AND chars[i + 1] <> ']' THEN
+                    i := i + 1;
+                    IF chars[i] = '\' THEN
+                        escape := scribe.regex_escape(chars, i, true);
+                        IF escape.problem IS NOT NULL THEN
+                            RETURN escape.problem;
+                        END IF;
+                        i := escape.next;
+                        IF escape.scalar IS NULL THEN
+                            RETURN format('a range ends in a class at character %s', i);
+                        END IF;
+                        high := escape.scalar;
+                    ELSE
+                        high := ascii(chars[i]);
+                        i := i + 1;
+                    END IF;
+                    IF high < low_scalar THEN
+                        RETURN format('a range''s bounds are reversed at character %s', i);
+                    END IF;
+                END IF;
+            END LOOP;
+            IF i > n THEN
+                RETURN format('a class is not closed at character %s', i);
+            END IF;
+            i := i + 1;
+        ELSIF c = '\' THEN
+            escape := scribe.regex_escape(chars, i, false);
+            IF escape.problem IS NOT NULL THEN
+                RETURN escape.problem;
+            END IF;
+            i := escape.next;
+        ELSIF c IN ('^', '$') THEN
+            RETURN format('anchors are supported only at the ends at character %s', i);
+        ELSIF c IN ('*', '+', '?') THEN
+            RETURN format('a quantifier follows nothing at character %s', i);
+        ELSE
+            i := i + 1;  -- a literal, `.` included
+        END IF;
+        -- Quantifiers after an atom: * + ? {m} {m,} {m,n}, each maybe lazy, never possessive.
+        WHILE quantify AND i <= n LOOP
+            c := chars[i];
+            IF c IN ('*', '+', '?') THEN
+                i := i + 1;
+            ELSIF c = '{' THEN
+                j := i + 1;
+                low_text := '';
+                WHILE j <= n AND chars[j] ~ '^[0-9]$' LOOP
+                    low_text := low_text || chars[j];
+                    j := j + 1;
+                END LOOP;
+                EXIT WHEN low_text = '';  -- a literal brace
+                low := left(low_text, 7)::integer;
+                high := low;
+                IF j <= n AND chars[j] = ',' THEN
+                    j := j + 1;
+                    high_text := '';
+                    WHILE j <= n AND chars[j] ~ '^[0-9]$' LOOP
+                        high_text := high_text || chars[j];
+                        j := j + 1;
+                    END LOOP;
+                    high := CASE WHEN high_text = '' THEN NULL ELSE left(high_text, 7)::integer END;
+                END IF;
+                EXIT WHEN j > n OR chars[j] <> '}';  -- a literal brace
+                IF low > 1000 OR coalesce(high, low) > 1000 OR coalesce(high, low) < low THEN
+                    RETURN format('a repeat count is above 1000 or its bounds are reversed at character %s', i);
+                END IF;
+                i := j + 1;
+            ELSE
+                EXIT;
+            END IF;
+            IF i <= n AND chars[i] = '?' THEN
+                i := i + 1;
+            END IF;
+            IF i <= n AND chars[i] = '+' THEN
+                RETURN format('possessive quantifiers are not supported at character %s', i);
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF depth > 0 THEN
+        RETURN format('a group is not closed at character %s', i);
+    END IF;
+    RETURN NULL;
+END $$;
 
 -- NULL when every keyword of `schema` and of the schemas in it is supported and has a
 -- value of the right type; otherwise `<path>: <reason>`. Keys in byte order, each checked
@@ -117,6 +316,12 @@ BEGIN
         WHEN key IN ('$ref', 'pattern') THEN
             IF kind <> 'string' THEN
                 RETURN format('%s: %s is a string', here, key);
+            END IF;
+            IF key = 'pattern' THEN
+                problem := scribe.regex_problem(value #>> '{}');
+                IF problem IS NOT NULL THEN
+                    RETURN format('%s: %s', here, problem);
+                END IF;
             END IF;
         WHEN key = 'format' THEN
             IF kind <> 'string' OR NOT (value #>> '{}' = ANY (ARRAY['date', 'time', 'date-time', 'uuid', 'email'])) THEN
@@ -274,6 +479,12 @@ BEGIN
                    NOT BETWEEN 1 AND (limits ->> (CASE given[1] WHEN 'regex' THEN 'regex_bytes' ELSE 'grammar_bytes' END))::int THEN
                 RETURN format('%s must be a string of 1 to %s bytes', here,
                               limits ->> (CASE given[1] WHEN 'regex' THEN 'regex_bytes' ELSE 'grammar_bytes' END));
+            END IF;
+            IF given[1] = 'regex' THEN
+                problem := scribe.regex_problem(value #>> '{}');
+                IF problem IS NOT NULL THEN
+                    RETURN format('%s: %s', here, problem);
+                END IF;
             END IF;
         END CASE;
         IF from_format THEN

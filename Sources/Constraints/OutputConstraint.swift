@@ -4,8 +4,8 @@ import ScribeCore
 /// `response_format` (`{"type": "json_object"}`, `{"type": "json_schema", "json_schema":
 /// {"name", "schema", "strict"}}`) or vLLM's `structured_outputs` (`json`, `regex`,
 /// `choice`, `grammar`, `json_object`). `parse` checks what the database checks at INSERT
-/// (`scribe.constraint_problem`); `grammar()` compiles, and finds what only compiling can
-/// (a pattern's syntax, a `$ref` that names nothing, a rule never defined).
+/// (`scribe.constraint_problem`), regex syntax included; `grammar()` compiles, and finds
+/// what only compiling can (a `$ref` that names nothing, a rule never defined).
 public struct OutputConstraint: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Any JSON object.
@@ -171,6 +171,9 @@ public struct OutputConstraint: Sendable, Equatable {
             let limit = kind == "regex" ? maxRegexBytes : maxGrammarBytes
             guard case .string(let text) = value, (1...limit).contains(text.utf8.count) else {
                 throw Problem(field: here, message: "\(here) must be a string of 1 to \(limit) bytes")
+            }
+            if kind == "regex" {
+                do { _ = try RegexPattern(text) } catch { throw Problem(field: here, message: "\(here): \(error)") }
             }
             return OutputConstraint(kind == "regex" ? .regex(text) : .grammar(text), field: here)
         }

@@ -178,14 +178,17 @@ public indirect enum RegexPattern: Equatable, Sendable {
             case "f": return [0x0C...0x0C]
             case "v": return [0x0B...0x0B]
             case "u":
-                guard index + 4 <= characters.count,
-                      let value = UInt32(String(String.UnicodeScalarView(characters[index..<index + 4])), radix: 16),
+                let hex = characters[index..<min(index + 4, characters.count)]
+                guard hex.count == 4, hex.allSatisfy({ $0.properties.isASCIIHexDigit }),
+                      let value = UInt32(String(String.UnicodeScalarView(hex)), radix: 16),
                       !(0xD800...0xDFFF).contains(value) else { throw fail("\\u takes four hex digits of a scalar") }
                 index += 4
                 return [value...value]
             case "b" where inClass: return [0x08...0x08]
             default:
-                guard !c.properties.isAlphabetic, !("0"..."9").contains(c) else {
+                // As Python's `re`: an ASCII letter or digit after `\` is an escape (refused
+                // unless listed above); any other character stands for itself.
+                guard !(c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c))) else {
                     index -= 2
                     throw fail("the escape \\\(c) is not supported")
                 }

@@ -15,8 +15,9 @@ extension JSONSchemaGrammar {
     /// its value has the right JSON type. The database walks a schema the same way at
     /// INSERT (`scribe.schema_problem` in `Migrations/0050_structured_output.sql`), in the
     /// same order (an object's keys by their bytes, each checked and then entered), so the
-    /// two name the same first problem. What only compiling finds (a pattern's syntax, a
-    /// `$ref` that names nothing, bounds no value meets) is left to `compile`.
+    /// two name the same first problem; a `pattern` is parsed here (`scribe.regex_problem`
+    /// there). What only compiling finds (a `$ref` that names nothing, bounds no value
+    /// meets) is left to `compile`.
     public static func checkKeywords(_ schema: JSONValue) throws(Unsupported) {
         try check(schema, at: [], nesting: 0)
     }
@@ -57,7 +58,10 @@ extension JSONSchemaGrammar {
             case "enum":
                 guard case .array(let list) = value, !list.isEmpty else { throw refuse("enum is a non-empty array") }
             case "$ref", "pattern":
-                guard case .string = value else { throw refuse("\(key) is a string") }
+                guard case .string(let text) = value else { throw refuse("\(key) is a string") }
+                if key == "pattern" {
+                    do { _ = try RegexPattern(text) } catch { throw refuse("\(error)") }
+                }
             case "format":
                 guard case .string(let name) = value, formats[name] != nil else {
                     throw refuse("format is one of date, time, date-time, uuid, email")

@@ -12,8 +12,12 @@ import TestSupport
 /// say `length`; results do not depend on the batch.
 @Suite(.serialized) struct StructuredOutputTests {
     static func params(_ constraint: String, maxTokens: Int = 96, temperature: Double = 0, seed: UInt64? = nil,
-                       n: Int = 1, stop: [String] = []) throws -> SamplingParams {
-        var params = try SamplingParams.parse(json: constraint, fieldPrefix: "params.")
+                       n: Int = 1, stop: [String] = [], sampling: String = "{}") throws -> SamplingParams {
+        guard case .object(var object) = try JSONValue.parse(constraint), case .object(let extra) = try JSONValue.parse(sampling) else {
+            throw GenerationError("params are JSON objects")
+        }
+        object.merge(extra) { _, new in new }
+        var params = try SamplingParams.parse(JSONValue.object(object), fieldPrefix: "params.")
         params.maxTokens = maxTokens
         params.temperature = temperature
         params.seed = seed
@@ -48,17 +52,22 @@ import TestSupport
         }),
     ]
 
-    static func requests(temperature: Double, seed: UInt64?, n: Int = 1) throws -> [GenerationRequest] {
+    static func requests(temperature: Double, seed: UInt64?, n: Int = 1, sampling: String = "{}") throws -> [GenerationRequest] {
         try cases.enumerated().map { index, item in
             GenerationRequest(id: "\(index)", prompt: .messages([ChatMessage(role: "user", content: item.prompt)]),
-                              params: try params(item.params, temperature: temperature, seed: seed, n: n))
+                              params: try params(item.params, temperature: temperature, seed: seed, n: n, sampling: sampling))
         }
     }
 
-    @Test(arguments: [(0.0, nil), (1.0, 7), (1.3, 11)] as [(Double, UInt64?)])
-    func everyOutputThatStopsIsWhatItsConstraintAsksFor(temperature: Double, seed: UInt64?) throws {
+    /// Greedy, sampled, and sampled through every other stage of the chain (truncation,
+    /// penalties, a bias towards a token no constraint here allows and against one some do).
+    @Test(arguments: [(0.0, nil, "{}"), (1.0, 7, "{}"), (1.3, 11, "{}"),
+                      (0.9, 5, #"{"top_k": 20, "top_p": 0.9, "min_p": 0.05, "repetition_penalty": 1.3, "presence_penalty": 0.5, "frequency_penalty": 0.5, "logit_bias": {"0": 100, "90": -50}}"#)]
+          as [(Double, UInt64?, String)])
+    func everyOutputThatStopsIsWhatItsConstraintAsksFor(temperature: Double, seed: UInt64?, sampling: String) throws {
         let model = try #require(EngineTests.nibbleModel, "reference model not fetched (run Ops/setup)")
-        let results = EngineTests.run(EngineTests.engine(model), try Self.requests(temperature: temperature, seed: seed, n: 2))
+        let results = EngineTests.run(EngineTests.engine(model),
+                                      try Self.requests(temperature: temperature, seed: seed, n: 2, sampling: sampling))
         var stopped = 0
         for (index, item) in Self.cases.enumerated() {
             let completions = try #require(try results["\(index)"]?.outcome.get(), "case \(index)")
@@ -67,7 +76,7 @@ import TestSupport
                 switch completion.finishReason {
                 case .stop:
                     stopped += 1
-                    #expect(item.check(completion.text), "case \(index) at temperature \(temperature): \(completion.text)")
+                    #expect(item.check(completion.text), "case \(index) at temperature \(temperature), \(sampling): \(completion.text)")
                 default:
                     #expect(completion.finishReason == .length)
                     #expect(completion.tokenIDs.count == 96)
@@ -138,6 +147,22 @@ import TestSupport
         }
     }
 
+    /// Cancelling a constrained request ends it at the next step with its partial text.
+    @Test func aConstrainedRequestIsCancelledLikeAnyOther() throws {
+        let model = try #require(EngineTests.nibbleModel, "reference model not fetched (run Ops/setup)")
+        let engine = EngineTests.engine(model, maxRunning: 1)
+        engine.submit(GenerationRequest(id: "json", prompt: .messages([ChatMessage(role: "user", content: "A user record.")]),
+                                        params: try Self.params(Self.person, maxTokens: 200)))
+        var results: [String: GenerationResult] = [:]
+        for _ in 0..<5 { for result in engine.step() { results[result.requestID] = result } }
+        engine.cancel("json")
+        for result in engine.step() { results[result.requestID] = result }
+        #expect(engine.isIdle)
+        let completion = try #require(try results["json"]?.outcome.get().first)
+        #expect(completion.finishReason == .cancelled && completion.tokenIDs.count == 5)
+        #expect(completion.text.hasPrefix("{"), "\(completion.text)")
+    }
+
     /// `max_tokens` cuts a value short: `length`, and the text is a prefix, not a value.
     @Test func aValueCutByMaxTokensSaysLength() throws {
         let model = try #require(EngineTests.nibbleModel, "reference model not fetched (run Ops/setup)")
@@ -155,7 +180,8 @@ import TestSupport
         let model = try #require(EngineTests.nibbleModel, "reference model not fetched (run Ops/setup)")
         let engine = EngineTests.engine(model)
         let bad = [
-            ("lookaround", #"{"structured_outputs": {"regex": "a(?=b)"}}"#, "params.structured_outputs.regex: "),
+            ("oneOf", #"{"structured_outputs": {"json": {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 3}]}}}"#,
+             "params.structured_outputs.json.oneOf[1]: oneOf is supported when"),
             ("grammar", #"{"structured_outputs": {"grammar": "root ::= missing"}}"#, "params.structured_outputs.grammar: line 1: rule missing"),
             ("ref", ##"{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"$ref": "#/$defs/none"}}}}"##,
              "params.response_format.json_schema.schema.$ref: $ref #/$defs/none does not name"),

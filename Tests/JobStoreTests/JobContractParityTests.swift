@@ -219,6 +219,20 @@ import TestSupport
             #"{"type":"string","pattern":"a(?=b)"}"#, ##"{"$ref":"#/$defs/none"}"##, #"{"oneOf":[{"type":"string"},{"type":"string"}]}"#,
             #"{"type":"integer","minimum":5,"maximum":1}"#, #"{"required":["missing"],"properties":{}}"#,
         ] { schema(json) }
+        // Regular expressions, as `regex` and as a schema's `pattern`: the subset's edges and
+        // every refusal, with its offset.
+        let nested = { (depth: Int) in String(repeating: "(", count: depth) + "a" + String(repeating: ")", count: depth) }
+        for regex in ["a+", "^[a-z]{2,5}$", "(a|b)*c", "(?:ab)+", "a(?=b)", "a(?!b)", "(?<n>a)", "(?P<n>a)", "a{2}", "a{2,}",
+                      "a{1001}", "a{5,2}", "a{,3}", "a{x}", "{", "a{2", "a*+", "a++", "a*?", "a??", "*a", "+", "?", "a|*", "^",
+                      "$", "^$", "a$b", "a^b", "(a", "a)", "((a)", "(a))", "[a-z", "[z-a]", #"[\d-z]"#, #"[a-\d]"#, "[]a]", "[^]a]",
+                      #"[a\-z]"#, #"[\u0041-\u005A]"#, #"\u00e9"#, #"\u12"#, #"\u12G4"#, #"\uD800"#, #"\u+123"#,
+                      #"\d\w\s\D\W\S"#, #"\b"#, #"[\b]"#, #"\1"#, #"\k<n>"#, #"\p{L}"#, #"\é"#, #"\."#, "\\", "a\\", "[\\",
+                      "a{1000}", "a{0,1000}", "a{12345678}", nested(63), nested(64), "é+", "日本{2}", ".*", "a|", "|", "()",
+                      "(?:)", "(?", "(?:", "[", "[]", "[^]", "a{1,2}+", "a{1,2}?", "[é-a]", "[a-é]", "a{2}{3}", "x{2,3}{", "(a)$",
+                      "(a$", #"\$"#, "[$^]", "a|b|", "(a|(b|c))*", #"[\n-\r]"#, #"[\s-z]"#] {
+            outputs("{\"regex\":\(JSONValue.quoted(regex))}")
+            schema("{\"type\":\"string\",\"pattern\":\(JSONValue.quoted(regex))}")
+        }
         // Nesting: 32 schemas deep, and 33.
         for depth in [32, 33] {
             schema(String(repeating: #"{"items":"#, count: depth) + "{}" + String(repeating: "}", count: depth))
