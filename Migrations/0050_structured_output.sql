@@ -4,8 +4,8 @@
 -- limits and messages, and a JSON Schema's keywords walked in the same order, so both name
 -- the same first problem with its path
 -- (`params.response_format.json_schema.schema.properties.age.multipleOf: multipleOf is not supported`).
--- A regex (`regex`, a schema's `pattern`) is parsed here too (scribe.regex_problem). What
--- only compiling finds (a grammar's syntax, a $ref naming nothing, bounds no value meets)
+-- A regex (`regex`, a schema's `pattern`) is parsed here too (scribe.regex_problem), and a
+-- $ref resolved. What only compiling finds (a grammar's syntax, bounds no value meets)
 -- fails the job at claim, naming the same path, and `scribe batch submit` refuses it
 -- before anything is enqueued.
 
@@ -249,7 +249,8 @@ END $$;
 -- NULL when every keyword of `schema` and of the schemas in it is supported and has a
 -- value of the right type; otherwise `<path>: <reason>`. Keys in byte order, each checked
 -- and then entered (JSONSchemaGrammar.checkKeywords walks the same way).
-CREATE OR REPLACE FUNCTION scribe.schema_problem(schema jsonb, path text, nesting integer DEFAULT 0) RETURNS text
+CREATE OR REPLACE FUNCTION scribe.schema_problem(schema jsonb, path text, nesting integer DEFAULT 0,
+                                                 root jsonb DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
 DECLARE
     limits constant jsonb := scribe.job_limits();
@@ -260,6 +261,8 @@ DECLARE
     here text;
     item record;
     problem text;
+    top constant jsonb := coalesce(root, schema);
+    target text[];
 BEGIN
     IF nesting > (limits ->> 'schema_nesting')::int THEN
         RETURN format('%s: schemas nest deeper than %s levels', path, limits ->> 'schema_nesting');
@@ -291,18 +294,18 @@ BEGIN
                 RETURN format('%s: %s is an object of schemas', here, key);
             END IF;
             FOR item IN SELECT e.key, e.value FROM jsonb_each(value) AS e ORDER BY e.key COLLATE "C" LOOP
-                problem := scribe.schema_problem(item.value, scribe.json_path(here, item.key), nesting + 1);
+                problem := scribe.schema_problem(item.value, scribe.json_path(here, item.key), nesting + 1, top);
                 EXIT WHEN problem IS NOT NULL;
             END LOOP;
         WHEN key IN ('additionalProperties', 'items') THEN
-            problem := scribe.schema_problem(value, here, nesting + 1);
+            problem := scribe.schema_problem(value, here, nesting + 1, top);
         WHEN key IN ('prefixItems', 'anyOf', 'oneOf', 'allOf') THEN
             IF kind <> 'array' OR jsonb_array_length(value) = 0 THEN
                 RETURN format('%s: %s is a non-empty array of schemas', here, key);
             END IF;
             FOR item IN SELECT e.value, e.ordinality - 1 AS index FROM jsonb_array_elements(value) WITH ORDINALITY AS e
                         ORDER BY e.ordinality LOOP
-                problem := scribe.schema_problem(item.value, format('%s[%s]', here, item.index), nesting + 1);
+                problem := scribe.schema_problem(item.value, format('%s[%s]', here, item.index), nesting + 1, top);
                 EXIT WHEN problem IS NOT NULL;
             END LOOP;
         WHEN key = 'required' THEN
@@ -321,6 +324,13 @@ BEGIN
                 problem := scribe.regex_problem(value #>> '{}');
                 IF problem IS NOT NULL THEN
                     RETURN format('%s: %s', here, problem);
+                END IF;
+            ELSE
+                -- `#/$defs/name` or `#/definitions/name`, naming a schema of the root.
+                target := string_to_array(value #>> '{}', '/');
+                IF NOT coalesce(cardinality(target) = 3 AND target[1] = '#' AND target[2] IN ('$defs', 'definitions')
+                                AND jsonb_typeof(top -> target[2]) = 'object' AND (top -> target[2]) ? target[3], false) THEN
+                    RETURN format('%s: $ref %s does not name a schema in #/$defs or #/definitions', here, value #>> '{}');
                 END IF;
             END IF;
         WHEN key = 'format' THEN

@@ -292,8 +292,8 @@ public struct JSONSchemaGrammar {
         guard case .string(let target) = reference else { throw refuse(path, "$ref is a string") }
         if let known = references[target] { return .rule(known) }
         let parts = target.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, parts[0] == "#", ["$defs", "definitions"].contains(parts[1]),
-              case .object(let top) = root, case .object(let definitions)? = top[parts[1]],
+        // `checkKeywords` made sure the target resolves.
+        guard Self.resolves(target, in: root), case .object(let top) = root, case .object(let definitions)? = top[parts[1]],
               let definition = definitions[parts[2]] else {
             throw refuse(path, "$ref \(target) does not name a schema in #/$defs or #/definitions")
         }

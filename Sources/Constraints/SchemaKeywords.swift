@@ -15,16 +15,24 @@ extension JSONSchemaGrammar {
     /// its value has the right JSON type. The database walks a schema the same way at
     /// INSERT (`scribe.schema_problem` in `Migrations/0050_structured_output.sql`), in the
     /// same order (an object's keys by their bytes, each checked and then entered), so the
-    /// two name the same first problem; a `pattern` is parsed here (`scribe.regex_problem`
-    /// there). What only compiling finds (a `$ref` that names nothing, bounds no value
-    /// meets) is left to `compile`.
+    /// two name the same first problem; a `pattern` is parsed and a `$ref` resolved here
+    /// (`scribe.regex_problem` there). What only compiling finds (`oneOf` branches that
+    /// overlap, bounds no value meets) is left to `compile`.
     public static func checkKeywords(_ schema: JSONValue) throws(Unsupported) {
-        try check(schema, at: [], nesting: 0)
+        try check(schema, at: [], nesting: 0, root: schema)
+    }
+
+    /// Whether `target` names a schema of `root`: `#/$defs/name` or `#/definitions/name`.
+    static func resolves(_ target: String, in root: JSONValue) -> Bool {
+        let parts = target.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, parts[0] == "#", ["$defs", "definitions"].contains(parts[1]),
+              case .object(let top) = root, case .object(let definitions)? = top[parts[1]] else { return false }
+        return definitions[parts[2]] != nil
     }
 
     private static func byBytes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
-    private static func check(_ schema: JSONValue, at path: Path, nesting: Int) throws(Unsupported) {
+    private static func check(_ schema: JSONValue, at path: Path, nesting: Int, root: JSONValue) throws(Unsupported) {
         guard nesting <= maximumNesting else {
             throw Unsupported(path: text(path), reason: "schemas nest deeper than \(maximumNesting) levels")
         }
@@ -44,13 +52,13 @@ extension JSONSchemaGrammar {
             case "properties", "$defs", "definitions":
                 guard case .object(let members) = value else { throw refuse("\(key) is an object of schemas") }
                 for name in members.keys.sorted(by: byBytes) {
-                    try check(members[name]!, at: here + [.key(name)], nesting: nesting + 1)
+                    try check(members[name]!, at: here + [.key(name)], nesting: nesting + 1, root: root)
                 }
             case "additionalProperties", "items":
-                try check(value, at: here, nesting: nesting + 1)
+                try check(value, at: here, nesting: nesting + 1, root: root)
             case "prefixItems", "anyOf", "oneOf", "allOf":
                 guard case .array(let list) = value, !list.isEmpty else { throw refuse("\(key) is a non-empty array of schemas") }
-                for (index, item) in list.enumerated() { try check(item, at: here + [.index(index)], nesting: nesting + 1) }
+                for (index, item) in list.enumerated() { try check(item, at: here + [.index(index)], nesting: nesting + 1, root: root) }
             case "required":
                 guard case .array(let names) = value, names.allSatisfy({ if case .string = $0 { true } else { false } }) else {
                     throw refuse("required is an array of names")
@@ -61,6 +69,8 @@ extension JSONSchemaGrammar {
                 guard case .string(let text) = value else { throw refuse("\(key) is a string") }
                 if key == "pattern" {
                     do { _ = try RegexPattern(text) } catch { throw refuse("\(error)") }
+                } else if !resolves(text, in: root) {
+                    throw refuse("$ref \(text) does not name a schema in #/$defs or #/definitions")
                 }
             case "format":
                 guard case .string(let name) = value, formats[name] != nil else {

@@ -183,8 +183,8 @@ import TestSupport
             ("oneOf", #"{"structured_outputs": {"json": {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 3}]}}}"#,
              "params.structured_outputs.json.oneOf[1]: oneOf is supported when"),
             ("grammar", #"{"structured_outputs": {"grammar": "root ::= missing"}}"#, "params.structured_outputs.grammar: line 1: rule missing"),
-            ("ref", ##"{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"$ref": "#/$defs/none"}}}}"##,
-             "params.response_format.json_schema.schema.$ref: $ref #/$defs/none does not name"),
+            ("bounds", #"{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "integer", "minimum": 5, "maximum": 1}}}}"#,
+             "params.response_format.json_schema.schema.maximum: no integer lies between the bounds"),
         ]
         var requests = try bad.map { GenerationRequest(id: $0.0, prompt: .text("Hi"), params: try Self.params($0.1, maxTokens: 4)) }
         requests.append(GenerationRequest(id: "good", prompt: .text("Hi"), params: EngineTests.params(maxTokens: 4)))

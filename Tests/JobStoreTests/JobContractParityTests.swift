@@ -233,6 +233,14 @@ import TestSupport
             outputs("{\"regex\":\(JSONValue.quoted(regex))}")
             schema("{\"type\":\"string\",\"pattern\":\(JSONValue.quoted(regex))}")
         }
+        // $ref: what it may name, and what it may not.
+        for reference in ["#/$defs/a", "#/definitions/b", "#/$defs/none", "#/components/a", "#/$defs/a/b", "#", "",
+                          "other.json#/$defs/a", "#/$defs/", "#/definitions/a", "#/$defs/a b"] {
+            schema(##"{"$defs": {"a": {"type": "string"}, "": {}, "a b": {}}, "definitions": {"b": {}}, "type": "object", "properties": {"x": {"$ref": "##
+                   + JSONValue.quoted(reference) + "}}}")
+        }
+        schema(##"{"$defs": "x", "$ref": "#/$defs/x"}"##)
+        schema(##"{"$ref": "#/$defs/x", "$defs": {"x": {"type": "array", "items": {"$ref": "#/$defs/x"}}}}"##)
         // Nesting: 32 schemas deep, and 33.
         for depth in [32, 33] {
             schema(String(repeating: #"{"items":"#, count: depth) + "{}" + String(repeating: "}", count: depth))
