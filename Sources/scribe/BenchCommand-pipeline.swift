@@ -24,10 +24,11 @@ extension BenchCommand {
                 concurrency: concurrency, limit: limit, vocabularySize: model.config.vocabularySize)
             record(PipelineMeasurement(generate: BenchRun.measure(
                 model: model, workload: workload.name, requests: requests, concurrency: concurrency,
-                products: .panels, tokenBudget: nil, logger: logger), round: round))
+                products: .panels, tokenBudget: nil, threads: self.model.forwardThreads, logger: logger), round: round))
             record(try EndToEndRun.measure(
                 path: path, model: model, database: database, workload: workload.name,
-                jobs: EndToEndRun.jobs(workload, limit: limit), concurrency: concurrency, round: round, logger: logger))
+                jobs: EndToEndRun.jobs(workload, limit: limit), concurrency: concurrency, threads: self.model.forwardThreads,
+                round: round, logger: logger))
         }
         let queueWorkload = try EndToEndRun.queueWorkload(queueJobs)
         for round in 1...repeats {

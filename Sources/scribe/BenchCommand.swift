@@ -120,8 +120,8 @@ struct BenchCommand: ParsableCommand {
         var models: [WeightMatrix.Layout: Model] = [:]
         for layout in Set(productSettings.map(\.layout)) { models[layout] = try self.model.load(layout: layout) }
         let model = models.values.first!
-        let machine = BenchMachine.current
-        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore), \(machine.threads) threads")
+        let machine = BenchMachine.current(threads: self.model.engineThreads)
+        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore), \(machine.threads) thread\(machine.threads == 1 ? "" : "s")")
         if endToEnd || queue {
             return try runPipeline(model: model, workloads: loaded, machine: machine, logger: logger)
         }
@@ -135,7 +135,8 @@ struct BenchCommand: ParsableCommand {
                     for products in productSettings {
                         let run = BenchRun.measure(
                             model: models[products.layout]!, workload: workload.name, requests: requests,
-                            concurrency: concurrency, products: products, tokenBudget: tokenBudget, logger: logger)
+                            concurrency: concurrency, products: products, tokenBudget: tokenBudget,
+                            threads: self.model.forwardThreads, logger: logger)
                         stderr("bench: round \(round)/\(repeats) \(workload.name) c=\(concurrency) products=\(products.rawValue): "
                             + "\(format(run.seconds, digits: 1)) s, \(format(run.totalPerSecond, digits: 1)) total tok/s")
                         if run.errors > 0 { stderr("bench: \(run.errors) requests failed") }

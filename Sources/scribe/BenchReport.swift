@@ -11,18 +11,18 @@ struct BenchMachine: Codable {
     /// Threads of the forward pass; each runs its own single-threaded OpenBLAS calls.
     var threads: Int
 
-    static var current: BenchMachine {
+    static func current(threads: Int) -> BenchMachine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let name = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         return BenchMachine(cpu: name, cores: ProcessInfo.processInfo.activeProcessorCount,
-                            blasCore: BLAS.coreName, threads: EngineConfiguration().threads)
+                            blasCore: BLAS.coreName, threads: threads)
     }
 }
 
 extension BenchMachine {
     func title(model: String) -> String {
-        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore), \(threads) threads"
+        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore), \(threads) thread\(threads == 1 ? "" : "s")"
     }
 }
 

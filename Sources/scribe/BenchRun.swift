@@ -109,12 +109,12 @@ enum BenchRun {
     /// (as `scribe generate` does), so time to first token is the engine's, not the file's queue.
     static func measure(
         model: Model, workload: String, requests: [GenerationRequest], concurrency: Int,
-        products: BenchProducts, tokenBudget: Int?, logger: Logger
+        products: BenchProducts, tokenBudget: Int?, threads: Int? = nil, logger: Logger
     ) -> BenchMeasurement {
         let clock = ContinuousClock()
         let setupStart = clock.now
         let configuration = EngineConfiguration(
-            maxRunning: concurrency, tokenBudget: tokenBudget, batchInvariant: products.batchInvariant)
+            maxRunning: concurrency, tokenBudget: tokenBudget, batchInvariant: products.batchInvariant, threads: threads)
         let engine = Engine(model: model, configuration: configuration, logger: logger)
         let setupSeconds = (clock.now - setupStart).seconds
         PeakMemory.reset()

@@ -13,10 +13,10 @@ import Worker
 enum EndToEndRun {
     static func measure(
         path: PipelineMeasurement.Path, model: Model, database: BenchDatabase, workload: String, jobs: [JSONValue],
-        concurrency: Int, round: Int, logger: Logger
+        concurrency: Int, threads: Int?, round: Int, logger: Logger
     ) throws -> PipelineMeasurement {
         try database.empty()
-        var configuration = WorkerConfiguration(engine: EngineConfiguration(maxRunning: concurrency), modelName: "bench")
+        var configuration = WorkerConfiguration(engine: EngineConfiguration(maxRunning: concurrency, threads: threads), modelName: "bench")
         configuration.retention = nil
         let worker = try Worker(configuration: configuration, model: model, connect: { try database.connect() }, logger: logger,
                             metrics: ScribeMetrics(version: ScribeVersion.string), notifier: SystemdNotifier(environment: [:]))

@@ -59,7 +59,8 @@ struct GenerateCommand: ParsableCommand {
             try generate(prompt, model: loaded, logger: logger)
             return
         }
-        let engine = Engine(model: loaded, configuration: EngineConfiguration(maxRunning: concurrency), logger: logger)
+        let engine = Engine(model: loaded, configuration: EngineConfiguration(maxRunning: concurrency, threads: model.forwardThreads),
+                            logger: logger)
         let lines = try BatchRunner.readLines(input!)
         let sink = try OutputSink(path: output)
         let summary = try BatchRunner(engine: engine).run(lines: lines, write: sink.write)
@@ -83,7 +84,8 @@ struct GenerateCommand: ParsableCommand {
         let promptLength = chat ? (try? model.promptTokens([ChatMessage(role: "user", content: prompt)]))?.count ?? 0
             : model.promptTokens(prompt).count
         let configuration = EngineConfiguration(
-            maxRunning: 1, cachePositions: max(1, min(promptLength + maxTokens, model.config.contextLength)))
+            maxRunning: 1, cachePositions: max(1, min(promptLength + maxTokens, model.config.contextLength)),
+            threads: self.model.forwardThreads)
         let engine = Engine(model: model, configuration: configuration, logger: logger)
         engine.submit(GenerationRequest(id: "prompt", prompt: input, params: params))
         let result = BatchRunner.drain(engine).first!

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Inference
 
 /// `--model PATH`, defaulting to `$SCRIBE_MODEL` or the cached reference model.
@@ -16,11 +17,26 @@ struct ModelOption: ParsableArguments {
             """))
     var weights: WeightMatrix.Layout?
 
+    @Option(name: .long, help: "Threads of the forward pass (default: $SCRIBE_THREADS or one per core).")
+    var threads: Int?
+
     var path: String { model ?? ModelCache.defaultModelPath(environment: ProcessEnvironment.current) }
 
     /// `--weights`, else $SCRIBE_WEIGHTS, else 4-bit panels.
     var layout: WeightMatrix.Layout {
         weights ?? ProcessEnvironment.current["SCRIBE_WEIGHTS"].flatMap(WeightMatrix.Layout.init(rawValue:)) ?? .nibblePanels
+    }
+
+    /// `--threads`, else $SCRIBE_THREADS, else nil: one per core (`EngineConfiguration`).
+    var forwardThreads: Int? {
+        threads ?? ProcessEnvironment.current["SCRIBE_THREADS"].flatMap { Int($0) }
+    }
+
+    /// The engine's threads as this command runs it.
+    var engineThreads: Int { EngineConfiguration(threads: forwardThreads).threads }
+
+    func validate() throws {
+        if let threads = forwardThreads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     /// Loads the whole model; a bad file ends the command with the reason.

@@ -66,7 +66,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let notifier = SystemdNotifier(environment: environment)
         let metrics = ScribeMetrics(version: ScribeVersion.string)
-        metrics.setBLAS(core: BLAS.coreName, threads: EngineConfiguration().threads)
+        metrics.setBLAS(core: BLAS.coreName, threads: model.engineThreads)
         logBLAS(logger)
 
         try? notifier.send(.extendTimeout(.seconds(300)), .status("loading model"))
@@ -87,7 +87,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let concurrency = setting(concurrency, "SCRIBE_CONCURRENCY", { Int($0) }, 32)
         var configuration = WorkerConfiguration(
-            engine: EngineConfiguration(maxRunning: max(1, concurrency)),
+            engine: EngineConfiguration(maxRunning: max(1, concurrency), threads: model.forwardThreads),
             modelName: modelName ?? Self.defaultModelName(path: model.path))
         configuration.drainTimeout = .milliseconds(Int(setting(drainTimeout, "SCRIBE_DRAIN_TIMEOUT", { Double($0) }, 60) * 1000))
         configuration.lease = .milliseconds(Int(max(1, setting(lease, "SCRIBE_LEASE", { Double($0) }, 30)) * 1000))
@@ -141,7 +141,7 @@ struct WorkerCommand: ParsableCommand {
         if let replaced = selection.replacedCore {
             logger.notice("BLAS kernels replaced", metadata: ["blas.core": "\(selection.core)", "blas.replaced": "\(replaced)"])
         } else {
-            logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(EngineConfiguration().threads)"])
+            logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(model.engineThreads)"])
         }
     }
 }

@@ -151,6 +151,7 @@ import TestSupport
         (["--prompt", "x", "--max-tokens", "0"], "--max-tokens must be at least 1"),
         (["--prompt", "x", "--temperature=-1"], "--temperature must be a number >= 0"),
         (["--input", "/nonexistent", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["--prompt", "x", "--threads", "0"], "--threads must be at least 1"),
     ])
     func badArgumentsAreRefused(_ arguments: [String], _ reason: String) throws {
         let result = try ChildProcess.run([Executables.scribe, "generate", "--model", "/nonexistent.gguf"] + arguments)
@@ -165,5 +166,16 @@ import TestSupport
         #expect(result.standardError.contains("exceeds the model's context length"), "\(result.standardError)")
         #expect(!result.standardError.contains("USAGE"))
         #expect(result.standardOutput.isEmpty)
+    }
+
+    /// `--threads` changes how the work is split, never the result: each output of a
+    /// product is computed whole by one thread.
+    @Test func oneThreadGivesTheSameTokensAsTwo() throws {
+        let runs = try ["1", "2"].map { threads in
+            try Self.scribe(["generate", "--prompt", "Once upon a time", "--max-tokens", "24", "--temperature", "0",
+                             "--threads", threads])
+        }
+        #expect(runs.allSatisfy { $0.status == 0 }, "\(runs.map(\.standardError))")
+        #expect(!runs[0].standardOutput.isEmpty && runs[0].standardOutput == runs[1].standardOutput)
     }
 }
