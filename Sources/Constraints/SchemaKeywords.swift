@@ -1,18 +1,12 @@
 import ScribeCore
 
 extension JSONSchemaGrammar {
-    /// The keywords a schema may hold, besides `annotations`.
-    static let keywords: Set<String> = [
-        "type", "properties", "required", "additionalProperties", "enum", "const", "items", "prefixItems", "minItems",
-        "maxItems", "anyOf", "oneOf", "allOf", "$ref", "minLength", "maxLength", "pattern", "format", "minimum",
-        "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    ]
     /// Schemas within schemas (a property's, an item's, a branch's) nest at most this deep.
     public static let maximumNesting = 32
     static let typeNames: Set<String> = ["null", "boolean", "integer", "number", "string", "object", "array"]
 
-    /// Every keyword of `schema` and of the schemas in it is one this compiler enforces, and
-    /// its value has the right JSON type. The database walks a schema the same way at
+    /// Every keyword of `schema` and of the schemas in it is one this compiler enforces (the
+    /// cases below) or an annotation, and its value has the right JSON type. The database walks a schema the same way at
     /// INSERT (`scribe.schema_problem` in `Migrations/0050_structured_output.sql`), in the
     /// same order (an object's keys by their bytes, each checked and then entered), so the
     /// two name the same first problem; a `pattern` is parsed and a `$ref` resolved here
