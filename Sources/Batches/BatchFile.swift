@@ -29,6 +29,7 @@ public struct BatchFile: Sendable, Equatable {
         var model: (String, line: Int)?
         var lineNumber = 0
         var start = 0
+        var compiled: Set<String> = []  // constraints already compiled for earlier lines
         while start < bytes.count {
             var end = start
             while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
@@ -39,7 +40,7 @@ public struct BatchFile: Sendable, Equatable {
             start = end + 1
             guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
             do throws(LineProblem) {
-                let (request, lineEndpoint, lineModel) = try parseLine(line)
+                let (request, lineEndpoint, lineModel) = try parseLine(line, compiled: &compiled)
                 if let first = seen[request.customID] {
                     throw LineProblem("duplicate_custom_id", "custom_id \"\(request.customID)\" is already used on line \(first)",
                                       param: "custom_id")
@@ -81,7 +82,9 @@ public struct BatchFile: Sendable, Equatable {
         }
     }
 
-    static func parseLine(_ line: ArraySlice<UInt8>) throws(LineProblem) -> (BatchJobInput, BatchEndpoint, String?) {
+    static func parseLine(_ line: ArraySlice<UInt8>, compiled: inout Set<String>) throws(LineProblem)
+        -> (BatchJobInput, BatchEndpoint, String?)
+    {
         let value: JSONValue
         do {
             value = try JSONValue.parse(utf8: line)
@@ -123,7 +126,7 @@ public struct BatchFile: Sendable, Equatable {
         }
         let mapped: BatchRequestBody
         do {
-            mapped = try BatchRequestBody.parse(body, endpoint: endpoint)
+            mapped = try BatchRequestBody.parse(body, endpoint: endpoint, compiled: &compiled)
         } catch {
             throw LineProblem("invalid_request", error.message, param: error.param)
         }

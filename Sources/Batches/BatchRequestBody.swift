@@ -56,6 +56,14 @@ public struct BatchRequestBody: Sendable, Equatable {
 
     /// Maps one line's `body` for `endpoint`.
     public static func parse(_ body: [String: JSONValue], endpoint: BatchEndpoint) throws(Problem) -> BatchRequestBody {
+        var compiled: Set<String> = []
+        return try parse(body, endpoint: endpoint, compiled: &compiled)
+    }
+
+    /// Maps one line's `body`; `compiled` holds the keys of constraints already compiled
+    /// for earlier lines (a file's lines mostly share one schema: compiled once).
+    static func parse(_ body: [String: JSONValue], endpoint: BatchEndpoint,
+                      compiled: inout Set<String>) throws(Problem) -> BatchRequestBody {
         var params: [String: JSONValue] = [:]
         var prompt: String?
         var messages: JSONValue?
@@ -113,12 +121,15 @@ public struct BatchRequestBody: Sendable, Equatable {
         } catch {
             throw Problem(message: error.message, param: error.field)
         }
-        // What only compiling finds (a pattern's syntax, a $ref naming nothing) is refused
+        // What only compiling finds (a grammar's syntax, bounds no value meets) is refused
         // here too, before anything is enqueued, rather than failing the job at claim.
-        do {
-            _ = try parsed.constraint?.grammar()
-        } catch {
-            throw Problem(message: error.message, param: error.field)
+        if let constraint = parsed.constraint, !compiled.contains(constraint.key) {
+            do {
+                _ = try constraint.grammar()
+            } catch {
+                throw Problem(message: error.message, param: error.field)
+            }
+            compiled.insert(constraint.key)
         }
         do {
             if let prompt { _ = try JobContract.prompt(prompt, field: "body.prompt") }

@@ -44,9 +44,6 @@ public struct GrammarMatcher: Sendable {
     /// The output so far matches the grammar as a whole.
     public var isComplete: Bool { stacks.contains([]) }
 
-    /// No continuation is possible (and the output is not complete): a dead end.
-    public var isDead: Bool { stacks.isEmpty }
-
     /// The bytes that may come next.
     public var allowedBytes: ByteSet {
         var allowed = ByteSet()

@@ -35,8 +35,8 @@ public struct JSONSchemaGrammar {
 
     /// The order an object's properties are generated in.
     public enum PropertyOrder: Sendable {
-        /// As the schema text lists them (batch files, `scribe generate` input), as
-        /// OpenAI's strict mode writes them.
+        /// As the schema text lists them (`compile(schemaText:)`), as OpenAI's strict mode
+        /// writes them. Jobs never get it: their params pass through `jsonb`.
         case asWritten
         /// The `required` list's order, then the other properties by name: for schemas
         /// that passed through `jsonb`, which keeps arrays' order but not keys'.

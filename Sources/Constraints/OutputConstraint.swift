@@ -194,7 +194,7 @@ public struct OutputConstraint: Sendable, Equatable {
     }
 
     private static func refuseUnknown(_ object: [String: JSONValue], known: Set<String>, field: String) throws(Problem) {
-        if let unknown = object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).first(where: { !known.contains($0) }) {
+        if let unknown = object.keys.filter({ !known.contains($0) }).min(by: JSONSchemaGrammar.byBytes) {
             let path = JSONSchemaGrammar.text([.key(unknown)]).dropFirst()
             throw Problem(field: field + path, message: "unknown field \(field)\(path)")
         }

@@ -24,7 +24,8 @@ extension JSONSchemaGrammar {
         return definitions[parts[2]] != nil
     }
 
-    private static func byBytes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    /// Keys in byte order, as PostgreSQL's `COLLATE "C"` sorts them.
+    static func byBytes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
     private static func check(_ schema: JSONValue, at path: Path, nesting: Int, root: JSONValue) throws(Unsupported) {
         guard nesting <= maximumNesting else {

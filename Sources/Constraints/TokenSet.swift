@@ -14,9 +14,7 @@ public struct TokenSet: Equatable, Sendable {
     }
 
     public mutating func insert(_ id: Int) { words[id >> 6] |= 1 << UInt64(id & 63) }
-    public mutating func formUnion(_ other: TokenSet) {
-        for index in words.indices { words[index] |= other.words[index] }
-    }
     public func contains(_ id: Int) -> Bool { words[id >> 6] & (1 << UInt64(id & 63)) != 0 }
     public var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
 }

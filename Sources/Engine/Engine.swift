@@ -122,6 +122,7 @@ public final class Engine: @unchecked Sendable {
             if let bad = state.promptTokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabularySize }) {
                 return failure("prompt token \(bad) is outside the vocabulary of \(model.config.vocabularySize)")
             }
+            state.constraint = try request.params.constraint.map(constraints.compile)
             var maxNewTokens = request.params.maxTokens
             if let choices = request.params.scoredChoices {
                 // One shared prefill, then each choice's own tokens on a sequence of its own.
@@ -145,8 +146,7 @@ public final class Engine: @unchecked Sendable {
         let sampler = try SequenceSampler(
             params: request.request.params, vocabularySize: model.config.vocabularySize,
             endOfGeneration: Array(model.tokenizer.endOfGeneration), prompt: request.promptTokens,
-            completionIndex: index, constraint: try request.request.params.constraint.map(constraints.compile),
-            forced: request.choiceTokens?[index])
+            completionIndex: index, constraint: request.constraint, forced: request.choiceTokens?[index])
         nextSequence += 1
         let sequence = SequenceState(
             id: SequenceID(nextSequence), request: request, index: index, sampler: sampler, tokenizer: model.tokenizer)

@@ -1,6 +1,7 @@
 import ScribeCore
 import Foundation
 import Inference
+import Constraints
 
 /// A request while it runs: its prompt, its completions so far, its clock readings.
 final class RequestState {
@@ -17,6 +18,8 @@ final class RequestState {
     var cachedPromptTokens = 0
     /// With `choice_logprobs`: each choice's tokens; completion `i` scores choice `i`.
     var choiceTokens: [[TokenID]]?
+    /// The request's constraint compiled for the model, shared by its `n` sequences.
+    var constraint: CompiledConstraint?
 
     init(request: GenerationRequest, submittedAt: ContinuousClock.Instant) {
         self.request = request

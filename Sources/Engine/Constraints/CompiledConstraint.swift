@@ -3,12 +3,10 @@ import Constraints
 /// A constraint compiled for one model: its grammar, the matcher state outputs start in,
 /// and the token masks found so far (shared by every sequence under this constraint).
 public final class CompiledConstraint: Sendable {
-    public let constraint: OutputConstraint
     public let start: GrammarMatcher
     public let masks: TokenMaskCache
 
     init(_ constraint: OutputConstraint, trie: TokenTrie) throws(OutputConstraint.Problem) {
-        self.constraint = constraint
         let grammar = try constraint.grammar()
         do {
             start = try GrammarMatcher(grammar)
@@ -17,7 +15,7 @@ public final class CompiledConstraint: Sendable {
         }
         masks = TokenMaskCache(trie: trie)
         // The first mask, found now (off the engine's thread when the request is prepared).
-        if !start.isComplete && masks.allowedTokens(after: start).population == 0 {
+        if !start.isComplete && masks.allowedTokens(after: start).isEmpty {
             throw OutputConstraint.Problem(field: constraint.field,
                                            message: "\(constraint.field): no token of this model can begin the output")
         }

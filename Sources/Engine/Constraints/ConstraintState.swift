@@ -25,7 +25,7 @@ public struct ConstraintState: Sendable {
     public func mask(_ row: UnsafeMutableBufferPointer<Float>, ends: [TokenID]) -> Bool {
         let allowed = compiled.masks.allowedTokens(after: matcher)
         let complete = matcher.isComplete
-        guard complete || allowed.words.contains(where: { $0 != 0 }) else { return false }
+        guard complete || !allowed.isEmpty else { return false }
         let kept = complete ? ends.map { row[Int($0)] } : []
         allowed.words.withUnsafeBufferPointer { words in
             for (index, bits) in words.enumerated() where bits != ~0 {

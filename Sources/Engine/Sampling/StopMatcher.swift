@@ -22,6 +22,7 @@ public struct StopMatcher: Sendable {
         }
     }
 
+    /// Longest first, so that at one end the matches come earliest start first.
     private let stops: [[UInt8]]
     private let stopStrings: [String]
     /// Received but not yet emitted; always shorter than the longest stop string unless
@@ -31,7 +32,9 @@ public struct StopMatcher: Sendable {
     public private(set) var matchedStop: String?
 
     public init(stops: [String]) {
-        let usable = stops.filter { !$0.isEmpty }
+        // Stable: equal lengths keep their order.
+        let usable = stops.filter { !$0.isEmpty }.enumerated()
+            .sorted { ($0.element.utf8.count, -$0.offset) > ($1.element.utf8.count, -$1.offset) }.map(\.element)
         stopStrings = usable
         self.stops = usable.map { Array($0.utf8) }
     }
@@ -71,14 +74,11 @@ public struct StopMatcher: Sendable {
     private func firstMatch(endingAfter checkedEnd: Int, accepts: (String) -> Bool) -> (start: Int, stop: String)? {
         guard checkedEnd < pending.count else { return nil }
         for end in (checkedEnd + 1)...pending.count {
-            var matches: [(start: Int, stop: String)] = []
             for (k, stop) in stops.enumerated() where stop.count <= end {
                 let start = end - stop.count
-                if pending[start..<end].elementsEqual(stop) { matches.append((start, stopStrings[k])) }
-            }
-            for match in matches.sorted(by: { $0.start < $1.start })
-            where accepts(String(decoding: pending[..<match.start], as: UTF8.self)) {
-                return match
+                if pending[start..<end].elementsEqual(stop), accepts(String(decoding: pending[..<start], as: UTF8.self)) {
+                    return (start, stopStrings[k])
+                }
             }
         }
         return nil
