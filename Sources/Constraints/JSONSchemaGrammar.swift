@@ -81,31 +81,9 @@ public struct JSONSchemaGrammar {
             switch component {
             case .index(let index): "[\(index)]"
             case .key(let key) where !key.isEmpty && key.utf8.allSatisfy(isPlainKeyByte): ".\(key)"
-            case .key(let key): "[\(quotedAsPostgres(key))]"
+            case .key(let key): "[\(JSONValue.quoted(key, asPostgres: true))]"
             }
         }.joined()
-    }
-
-    /// `key` as a JSON string the way PostgreSQL's `to_json` writes it (only `"`, `\` and
-    /// controls escaped), so that paths read the same from the database's checks.
-    static func quotedAsPostgres(_ key: String) -> String {
-        var out = "\""
-        for scalar in key.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// Keys written after a dot in a path; others as `["a key"]`.

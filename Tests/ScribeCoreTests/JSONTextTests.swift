@@ -47,6 +47,13 @@ import Testing
         #expect(foundation == text.replacingOccurrences(of: "\u{0}", with: ""))
     }
 
+    /// As PostgreSQL's `to_json`: C0 controls, `"` and `\` escaped; DEL, C1 and the line
+    /// separators kept as they are (what paths in the job contract's messages quote).
+    @Test func thePostgresStyleEscapesWhatToJSONEscapes() {
+        let text = "a\u{7F}b\u{85}c\u{2028}d\u{1B}\"\\\n\t\u{8}"
+        #expect(JSONValue.quoted(text, asPostgres: true) == "\"a\u{7F}b\u{85}c\u{2028}d\\u001b\\\"\\\\\\n\\t\\b\"")
+    }
+
     struct Report: Encodable {
         struct Row: Encodable {
             var firstToken: Double

@@ -158,7 +158,10 @@ extension JSONValue {
     /// JavaScript too), `/` left alone, and NUL dropped:
     /// PostgreSQL's text and jsonb cannot hold it, and one rule everywhere keeps a result
     /// the same in the database, in a batch output file and in `scribe generate`'s output.
-    public static func appendString(_ text: String, to out: inout String) {
+    ///
+    /// `asPostgres`: as PostgreSQL's `to_json` writes a string instead (only `"`, `\` and C0
+    /// controls escaped), for text that must read the same as the database's own.
+    public static func appendString(_ text: String, to out: inout String, asPostgres: Bool = false) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -169,9 +172,9 @@ extension JSONValue {
             case "\t": out += "\\t"
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
-            case "\0": break
-            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-                || scalar == "\u{2028}" || scalar == "\u{2029}":
+            case "\0" where !asPostgres: break
+            case _ where scalar.value < 0x20
+                || !asPostgres && ((0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"):
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
@@ -182,8 +185,12 @@ extension JSONValue {
 
     /// `text` as a JSON string literal (see `appendString`).
     public static func quoted(_ text: String) -> String {
+        quoted(text, asPostgres: false)
+    }
+
+    public static func quoted(_ text: String, asPostgres: Bool) -> String {
         var out = ""
-        appendString(text, to: &out)
+        appendString(text, to: &out, asPostgres: asPostgres)
         return out
     }
 }
