@@ -31,9 +31,24 @@ let package = Package(
 
         // Compiled for x86-64-v3 (AVX2, FMA): the kernels' SIMD code is built for it, and
         // CBLASBoot refuses to start on an older CPU before any of it runs.
+        // The integer panels' layout and the tile every kernel set takes.
+        .target(name: "PanelFormat"),
+        // Integer tiles for AVX-512 CPUs, called only where KernelSet finds the features: the
+        // same sources compiled with and without VNNI (KernelsAVX512VNNI links them), so
+        // the compiler cannot put VNNI instructions in the plain AVX-512 set.
+        .target(
+            name: "KernelsAVX512", dependencies: ["PanelFormat"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c", "-Xcc", "-mavx512f",
+                                          "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl"])]),
+        .target(
+            name: "KernelsAVX512VNNI", dependencies: ["PanelFormat"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c", "-Xcc", "-mavx512f",
+                                          "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni"]),
+                            .define("VNNI")]),
         .target(
             name: "Inference",
-            dependencies: ["ScribeCore", "COpenBLAS", "CBLASBoot", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ScribeCore", "COpenBLAS", "CBLASBoot", "PanelFormat", "KernelsAVX512", "KernelsAVX512VNNI",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]),
         .target(name: "Constraints", dependencies: ["ScribeCore"], exclude: ["README.md"]),
         .target(

@@ -1,3 +1,4 @@
+import ScribeCore
 import ArgumentParser
 import Engine
 import Inference
@@ -25,6 +26,7 @@ struct DoctorCommand: ParsableCommand {
         var report = DoctorReport()
         checkCPU(&report)
         checkBLAS(&report)
+        checkKernels(&report, environment: environment)
         report.ok("libpq", "version \(formatPostgresVersion(PostgresConnection.libraryVersion))")
         report.ok("libcurl", HTTPClient.libraryVersion)
         checkModel(&report, path: model ?? ModelCache.defaultModelPath(environment: environment))
@@ -57,11 +59,29 @@ struct DoctorCommand: ParsableCommand {
         let gflops = BLAS.measureGFLOPS(seconds: gemmSeconds)
         report.ok("blas.sgemm", "\(format(gflops, digits: 1)) GFLOP/s (64x576 by 576x1536, \(BLAS.threadCount) threads)")
         let threads = EngineConfiguration().threads
-        let panels = WeightMatrix.measureGFLOPS(layout: .panels, threads: threads, seconds: gemmSeconds)
+        let panels = WeightMatrix.measureGFLOPS(threads: threads, seconds: gemmSeconds)
         report.ok("panels", "\(format(panels, digits: 1)) GFLOP/s (the same product in Scribe's f32 weight kernel, \(threads) threads)")
-        let nibbles = WeightMatrix.measureGFLOPS(layout: .nibblePanels, threads: threads, seconds: gemmSeconds)
-        report.ok("nibbles", "\(format(nibbles, digits: 1)) GFLOP/s equivalent (the same product with 4-bit weights "
-            + "and 8-bit activations, \(threads) threads)")
+    }
+
+    /// The integer kernel set in use (what SCRIBE_KERNELS asks, else the best the CPU runs)
+    /// and each set's rate on 4- and 8-bit weights.
+    private func checkKernels(_ report: inout DoctorReport, environment: [String: String]) {
+        let kernels: KernelSet
+        do {
+            kernels = try KernelSet.selected(environment: environment)
+        } catch {
+            return report.fail("kernels", "\(error)")
+        }
+        let runs = KernelSet.supported.map(\.rawValue).joined(separator: ", ")
+        let forced = environment["SCRIBE_KERNELS"].map { _ in " as SCRIBE_KERNELS asks" } ?? ""
+        report.ok("kernels", "\(kernels)\(forced); this CPU runs \(runs)")
+        let threads = EngineConfiguration().threads
+        for set in KernelSet.supported {
+            let nibbles = WeightMatrix.measureGFLOPS(type: .q4_1, kernels: set, threads: threads, seconds: gemmSeconds / 2)
+            let bytes = WeightMatrix.measureGFLOPS(type: .q8_0, kernels: set, threads: threads, seconds: gemmSeconds / 2)
+            report.ok("kernels.\(set.rawValue)", "\(format(nibbles, digits: 1)) GFLOP/s equivalent with 4-bit weights, "
+                + "\(format(bytes, digits: 1)) with 8-bit (the same product, 8-bit activations, \(threads) threads)")
+        }
     }
 
     private func checkModel(_ report: inout DoctorReport, path: String) {

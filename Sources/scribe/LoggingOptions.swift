@@ -1,3 +1,4 @@
+import ScribeCore
 import ArgumentParser
 import Logging
 import Operations

@@ -31,7 +31,7 @@ import Testing
         }
 
         func matrix(rows n: Int, columns k: Int) throws -> WeightMatrix {
-            try raw.withUnsafeBytes { try WeightMatrix(nibbleParts: [(.q4_1, $0, n)], columns: k) }
+            try raw.withUnsafeBytes { try WeightMatrix(integerParts: [(.q4_1, $0, n)], columns: k) }
         }
     }
 
@@ -89,7 +89,7 @@ import Testing
         #expect(same(rebuilt, expected))
         // The fixture as a matrix of rows of 256, through the panels and back.
         let columns = 256, rows = expected.count / columns
-        let matrix = try raw.withUnsafeBytes { try WeightMatrix(nibbleParts: [(type, $0, rows)], columns: columns) }
+        let matrix = try raw.withUnsafeBytes { try WeightMatrix(integerParts: [(type, $0, rows)], columns: columns) }
         var row = [Float](repeating: .nan, count: columns)
         for index in 0..<rows {
             row.withUnsafeMutableBufferPointer { matrix.copyRow(index, into: $0.baseAddress!) }
@@ -97,25 +97,30 @@ import Testing
         }
     }
 
-    /// Row counts around the 4-row tile, partial panels, one block and several.
-    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 13, 40], [(8, 32), (13, 64), (37, 96), (3, 160), (9, 1536)])
-    func kernelEqualsItsPlainVersionBitForBit(rows: Int, shape: (n: Int, k: Int)) throws {
+    /// Every kernel set against the plain version, bit for bit: rows around the 4-row tile
+    /// and the one-row path, partial panels, one block and several.
+    @Test(arguments: KernelSet.allCases, [(8, 32), (13, 64), (37, 96), (3, 160), (9, 1536)])
+    func kernelEqualsItsPlainVersionBitForBit(kernels: KernelSet, shape: (n: Int, k: Int)) throws {
+        try kernels.requireHere()
         let weights = Weights(n: shape.n, k: shape.k, seed: UInt64(shape.n * 31 + shape.k))
         let matrix = try weights.matrix(rows: shape.n, columns: shape.k)
-        let x = Self.activations(rows: rows, k: shape.k, seed: UInt64(rows))
-        let quantized = QuantizedActivations(maxRows: rows, maxColumns: shape.k)
-        quantized.quantize(rows: rows, k: shape.k, x: x.pointer, threads: 1)
-        for accumulate in [false, true] {
-            let y = Self.activations(rows: rows, k: shape.n, seed: 99), expected = FloatBuffer(count: rows * shape.n)
-            expected.pointer.update(from: y.pointer, count: rows * shape.n)
-            NibblePanelKernel.reference(
-                rows: rows, n: shape.n, k: shape.k, codes: quantized.codes, scales: quantized.scales, sums: quantized.sums,
-                weights: weights.codes,
-                d: weights.d, m: weights.m, into: expected.pointer, accumulate: accumulate)
-            let product = WeightProduct(layout: nil, threads: 2, maxN: shape.n, maxRows: rows, maxK: shape.k)
-            product(rows: rows, x: x.pointer, weights: matrix, into: y.pointer, accumulate: accumulate)
-            #expect(WeightProductTests.bits(y) == WeightProductTests.bits(expected),
-                    "rows \(rows), \(shape), accumulate \(accumulate)")
+        for rows in [1, 2, 3, 4, 5, 7, 8, 13, 40] {
+            let x = Self.activations(rows: rows, k: shape.k, seed: UInt64(rows))
+            let quantized = QuantizedActivations(maxRows: rows, maxColumns: shape.k)
+            quantized.quantize(rows: rows, k: shape.k, x: x.pointer, threads: 1)
+            for accumulate in [false, true] {
+                let y = Self.activations(rows: rows, k: shape.n, seed: 99), expected = FloatBuffer(count: rows * shape.n)
+                expected.pointer.update(from: y.pointer, count: rows * shape.n)
+                NibblePanelKernel.reference(
+                    rows: rows, n: shape.n, k: shape.k, codes: quantized.codes, scales: quantized.scales,
+                    sums: quantized.sums, weights: weights.codes, d: weights.d, m: weights.m,
+                    into: expected.pointer, accumulate: accumulate)
+                let product = WeightProduct(layout: nil, kernels: kernels, threads: 2, maxN: shape.n, maxRows: rows,
+                                            maxK: shape.k)
+                product(rows: rows, x: x.pointer, weights: matrix, into: y.pointer, accumulate: accumulate)
+                #expect(WeightProductTests.bits(y) == WeightProductTests.bits(expected),
+                        "rows \(rows), \(shape), accumulate \(accumulate)")
+            }
         }
     }
 

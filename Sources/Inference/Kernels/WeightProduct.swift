@@ -1,14 +1,17 @@
+import PanelFormat
+
 /// y (rows, n) = x (rows, k) · Wᵀ (+ y when accumulating) for a weight matrix W (n, k).
 ///
 /// Weights in panels go to the panel kernel, batch-invariant by construction; weights in
-/// 4-bit panels go to the nibble kernel after x is quantized row by row, batch-invariant
-/// too. Row-major weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
+/// 4- or 8-bit panels go to the integer kernels of `kernels` after x is quantized row by
+/// row, batch-invariant too and the same bits on every kernel set. Row-major weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
 /// row's result does not depend on the batch around it when batch invariance is asked for;
 /// x must then have `layout.marginRows` rows of readable slack on both sides.
 /// Either way the output features are split into `threads` slices, so no row is ever split.
 final class WeightProduct {
     /// How OpenBLAS calls are cut; nil when the weights are in panels.
     let layout: ProductLayout?
+    let kernels: KernelSet
     let threads: Int
     /// Column stride of the OpenBLAS scratch: the tallest call.
     private let callHeight: Int
@@ -16,8 +19,9 @@ final class WeightProduct {
     /// x quantized for 4-bit weights: (maxRows, maxK).
     private let activations: QuantizedActivations
 
-    init(layout: ProductLayout?, threads: Int, maxN: Int, maxRows: Int, maxK: Int) {
+    init(layout: ProductLayout?, kernels: KernelSet = .current, threads: Int, maxN: Int, maxRows: Int, maxK: Int) {
         self.layout = layout
+        self.kernels = kernels
         self.threads = max(1, threads)
         callHeight = layout.map { $0.chunk + 2 * $0.leadingPadding + $0.rowMultiple } ?? 0
         scratch = FloatBuffer(count: maxN * callHeight)
@@ -25,7 +29,7 @@ final class WeightProduct {
     }
 
     var description: String {
-        layout.map { "OpenBLAS, \($0)" } ?? "panel kernel (AVX2, FMA), batch-invariant"
+        layout.map { "OpenBLAS, \($0)" } ?? "panel kernels, integer ones \(kernels), batch-invariant"
     }
 
     func callAsFunction(
@@ -34,19 +38,21 @@ final class WeightProduct {
     ) {
         guard rows > 0 else { return }
         let n = weights.rows, k = weights.columns, w = UnsafePointer(weights.pointer)
-        switch weights.layout {
+        switch weights.packing {
         case .panels:
             let panels = (n + PanelKernel.width - 1) / PanelKernel.width
             Parallel.slices(panels, threads: threads) { range in
                 PanelKernel.multiply(rows: rows, k: k, x: x, panels: w, panelRange: range, n: n,
                                      into: y, accumulate: accumulate)
             }
-        case .nibblePanels:
-            let activations = activations, panels = UnsafeRawPointer(w)
+        case .nibblePanels, .bytePanels:
+            let activations = activations, panels = UnsafeRawPointer(w), nibbles = weights.packing == .nibblePanels
+            let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: k) : BytePanelFormat.panelBytes(k: k)
+            let tile = nibbles ? kernels.nibbleTile : kernels.byteTile
             activations.quantize(rows: rows, k: k, x: x, threads: threads)
-            Parallel.slices((n + NibblePanelKernel.width - 1) / NibblePanelKernel.width, threads: threads) { range in
-                NibblePanelKernel.multiply(rows: rows, k: k, x: activations, panels: panels, panelRange: range, n: n,
-                                           into: y, accumulate: accumulate)
+            Parallel.slices((n + NibblePanelFormat.width - 1) / NibblePanelFormat.width, threads: threads) { range in
+                IntegerPanels.multiply(rows: rows, k: k, x: activations, panels: panels, panelBytes: panelBytes,
+                                       panelRange: range, n: n, into: y, accumulate: accumulate, tile: tile)
             }
         case .rowMajor:
             guard let layout else { preconditionFailure("row-major weights need an OpenBLAS layout") }

@@ -68,8 +68,9 @@ public final class InferenceContext {
     ///   - batchInvariant: for row-major weights, cut and pad every OpenBLAS product so that
     ///     a row's results never depend on the rest of the batch (see `ProductLayout`).
     ///     Weights in panels are batch-invariant whatever this says.
+    ///   - kernels: the integer micro-kernels; every set gives the same bits.
     public init(model: Model, cache: KVCache, maxRows: Int = 512, threads: Int = 2,
-                batchInvariant: Bool = true) {
+                batchInvariant: Bool = true, kernels: KernelSet = .current) {
         self.model = model
         self.cache = cache
         self.maxRows = maxRows
@@ -86,7 +87,7 @@ public final class InferenceContext {
         }
         state = RunState(config: config, maxRows: maxRows, threads: self.threads, marginRows: layout?.marginRows ?? 0)
         let widest = max(config.querySize + 2 * config.kvSize, 2 * config.feedForwardSize, config.vocabularySize)
-        product = WeightProduct(layout: layout, threads: self.threads, maxN: widest, maxRows: maxRows,
+        product = WeightProduct(layout: layout, kernels: kernels, threads: self.threads, maxN: widest, maxRows: maxRows,
                                 maxK: max(config.embeddingSize, config.querySize, config.feedForwardSize))
     }
 

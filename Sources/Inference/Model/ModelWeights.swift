@@ -57,7 +57,7 @@ struct LayerWeights: @unchecked Sendable {
 }
 
 /// All weights of a model, dequantized to f32 once at load (llama2.c's `TransformerWeights`),
-/// or for `.nibblePanels` 4-bit matrices repacked as they are.
+/// or for `.nibblePanels` quantized matrices repacked as they are.
 /// Shared read-only by every sequence and every worker thread of the process.
 public final class ModelWeights: @unchecked Sendable {
     let tokenEmbedding: WeightMatrix  // (vocab, d)
@@ -66,7 +66,7 @@ public final class ModelWeights: @unchecked Sendable {
     let output: WeightMatrix  // (vocab, d)
     let layers: [LayerWeights]
     /// How the product weights are stored: every matrix in this layout, except that with
-    /// `.nibblePanels` the matrices of other types than 4-bit ones are in `.panels`.
+    /// `.nibblePanels` the matrices of types the integer kernels do not take are in `.panels`.
     public let layout: WeightMatrix.Layout
 
     init(tokenEmbedding: WeightMatrix, outputNorm: Matrix, output: WeightMatrix, layers: [LayerWeights],
@@ -78,7 +78,7 @@ public final class ModelWeights: @unchecked Sendable {
         self.layout = layout
     }
 
-    /// How a KV cache for these weights should store keys and values: f16 with 4-bit
+    /// How a KV cache for these weights should store keys and values: f16 with integer
     /// products (whose results are not fp32-exact anyway, as llama.cpp's), f32 otherwise.
     public var cachePrecision: KVCache.Precision { layout == .nibblePanels ? .f16 : .f32 }
 
@@ -142,11 +142,11 @@ private struct WeightLoader {
     func weights(_ parts: [(name: String, rows: Int)], columns: Int) throws -> WeightMatrix {
         guard layout == .nibblePanels else { return WeightMatrix(try stacked(parts, columns: columns), layout: layout) }
         let tensors = try parts.map { try tensor($0.name, rows: $0.rows, columns: columns) }
-        guard tensors.allSatisfy({ NibbleBlocks.supports($0.type) }) else {
+        guard WeightMatrix.holdsInteger(tensors.map(\.type)), columns % 32 == 0 else {
             return WeightMatrix(try stacked(parts, columns: columns), layout: .panels)
         }
         do {
-            return try WeightMatrix(nibbleParts: tensors.map { ($0.type, file.data(of: $0), $0.rowCount) }, columns: columns)
+            return try WeightMatrix(integerParts: tensors.map { ($0.type, file.data(of: $0), $0.rowCount) }, columns: columns)
         } catch {
             throw GGUFError(file: file.path, offset: tensors[0].infoOffset, reason: "tensor \(parts[0].name): \(error)")
         }

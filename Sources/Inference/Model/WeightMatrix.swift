@@ -1,7 +1,10 @@
 
+import PanelFormat
+
 /// A weight matrix W (n, k), one row per output feature, stored the way the weight product
 /// reads it.
 public struct WeightMatrix: @unchecked Sendable {
+    /// How a model's product weights are kept: what `--weights` chooses.
     public enum Layout: String, Sendable, CaseIterable {
         /// Panels of 16 features, k-major (see `PanelKernel`): packed once at load, read by
         /// the panel kernel, batch-invariant by construction.
@@ -9,29 +12,46 @@ public struct WeightMatrix: @unchecked Sendable {
         /// Row-major, read by OpenBLAS, which packs it again on every call: kept to compare
         /// with (`scribe bench --products`).
         case rowMajor = "row-major"
-        /// 4-bit matrices (Q4_0, Q4_1, Q4_K) kept 4-bit in `NibblePanelKernel`'s panels and
-        /// multiplied in integers by activations quantized to 8 bits, as llama.cpp computes
-        /// them; a model loaded this way keeps its other matrices in `.panels`.
+        /// Quantized matrices kept quantized and multiplied in integers by activations
+        /// quantized to 8 bits, as llama.cpp computes them: 4-bit formats (Q4_0, Q4_1, Q4_K)
+        /// in `NibblePanelKernel`'s panels, 5-, 6- and 8-bit ones (Q5_0, Q5_1, Q5_K, Q6_K,
+        /// Q8_0) in `BytePanelKernel`'s; a model loaded this way keeps its other matrices
+        /// in `.panels`.
         case nibblePanels = "nibble-panels"
+    }
+
+    /// How this matrix is stored.
+    enum Packing {
+        case panels, rowMajor, nibblePanels, bytePanels
     }
 
     public let rows: Int  // n
     public let columns: Int  // k
-    public let layout: Layout
-    /// rowMajor: (n, k); panels: (⌈n/16⌉, k, 16); nibblePanels: ⌈n/8⌉ panels of k/32
-    /// 192-byte records (see `NibblePanelKernel`).
+    let packing: Packing
+    /// rowMajor: (n, k); panels: (⌈n/16⌉, k, 16); nibblePanels and bytePanels: ⌈n/16⌉
+    /// panels of k/32 records (see `NibblePanelFormat`, `BytePanelFormat`).
     let storage: FloatBuffer
     var pointer: UnsafeMutablePointer<Float> { storage.pointer }
 
-    /// `matrix` itself when row-major; a packed copy when in panels.
+    /// The layout this matrix belongs to.
+    public var layout: Layout {
+        switch packing {
+        case .panels: .panels
+        case .rowMajor: .rowMajor
+        case .nibblePanels, .bytePanels: .nibblePanels
+        }
+    }
+
+    /// `matrix` itself when row-major; a packed copy in f32 panels otherwise.
     init(_ matrix: Matrix, layout: Layout) {
         rows = matrix.rows
         columns = matrix.columns
-        self.layout = layout
         switch layout {
         case .rowMajor:
+            packing = .rowMajor
             storage = matrix.storage
-        case .panels:
+        case .panels, .nibblePanels:
+            packing = .panels
             let width = PanelKernel.width
             storage = FloatBuffer(count: (rows + width - 1) / width * width * columns)
             for row in 0..<rows {
@@ -39,21 +59,27 @@ public struct WeightMatrix: @unchecked Sendable {
                 let target = storage.pointer + (row / width) * width * columns + row % width
                 for column in 0..<columns { target[column * width] = source[column] }
             }
-        case .nibblePanels:
-            preconditionFailure("4-bit panels are packed from the file's blocks: init(nibbleParts:columns:)")
         }
     }
 
-    /// 4-bit tensors in a format `NibbleBlocks` reads, one below the other, packed as
-    /// `.nibblePanels`; throws when a tensor's data is shorter than its rows.
-    init(nibbleParts parts: [(type: GGMLType, data: UnsafeRawBufferPointer, rows: Int)], columns: Int) throws {
+    /// Whether tensors of these types can stay quantized: `init(integerParts:columns:)`.
+    static func holdsInteger(_ types: [GGMLType]) -> Bool {
+        types.allSatisfy { NibbleBlocks.supports($0) || ByteBlocks.supports($0) }
+    }
+
+    /// Quantized tensors one below the other, packed as nibble panels when all are 4-bit,
+    /// as byte panels otherwise (`holdsInteger` must hold); throws when a tensor's data is
+    /// shorter than its rows.
+    init(integerParts parts: [(type: GGMLType, data: UnsafeRawBufferPointer, rows: Int)], columns: Int) throws {
         rows = parts.reduce(0) { $0 + $1.rows }
         self.columns = columns
-        layout = .nibblePanels
-        let width = NibblePanelKernel.width, panelBytes = NibblePanelKernel.panelBytes(k: columns)
+        let nibbles = parts.allSatisfy { NibbleBlocks.supports($0.type) }
+        packing = nibbles ? .nibblePanels : .bytePanels
+        let width = NibblePanelFormat.width
+        let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: columns) : BytePanelFormat.panelBytes(k: columns)
         storage = FloatBuffer(count: (rows + width - 1) / width * panelBytes / 4)
         let panels = UnsafeMutableRawPointer(storage.pointer)
-        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: NibbleBlocks.elements)
+        let codes = UnsafeMutablePointer<Int8>.allocate(capacity: 32)
         defer { codes.deallocate() }
         var row = 0
         for part in parts {
@@ -63,33 +89,44 @@ public struct WeightMatrix: @unchecked Sendable {
                     "\(part.rows) rows need \(part.rows * rowBytes) bytes, the tensor holds \(part.data.count)")
             }
             for partRow in 0..<part.rows {
-                let panel = panels + row / width * panelBytes
-                for block in 0..<columns / NibbleBlocks.elements {
-                    let (d, m) = NibbleBlocks.block(part.type, row: base + partRow * rowBytes, index: block, codes: codes)
-                    NibblePanelKernel.pack(panel: panel, feature: row % width, block: block,
-                                           codes: codes, d: d, m: m)
+                let panel = panels + row / width * panelBytes, source = base + partRow * rowBytes
+                for block in 0..<columns / 32 {
+                    if nibbles {
+                        let unsigned = UnsafeMutableRawPointer(codes).assumingMemoryBound(to: UInt8.self)
+                        let (d, m) = NibbleBlocks.block(part.type, row: source, index: block, codes: unsigned)
+                        NibblePanelKernel.pack(panel: panel, feature: row % width, block: block, codes: unsigned, d: d, m: m)
+                    } else {
+                        let (dLow, dHigh, m) = ByteBlocks.block(part.type, row: source, index: block, codes: codes)
+                        BytePanelKernel.pack(panel: panel, feature: row % width, block: block, codes: codes,
+                                             dLow: dLow, dHigh: dHigh, m: m)
+                    }
                 }
                 row += 1
             }
         }
     }
 
-    /// Sustained GFLOP/s of Scribe's weight kernel for `layout` (`.panels` or `.nibblePanels`,
-    /// the latter counting the multiply-adds of the f32 product it stands for) on `threads`
-    /// threads, the shape of `BLAS.measureGFLOPS`: 64 batch rows through a 576→1536 projection.
+    /// Sustained GFLOP/s of Scribe's weight kernel on `threads` threads, the shape of
+    /// `BLAS.measureGFLOPS` (64 batch rows through a 576→1536 projection): f32 panels when
+    /// `type` is nil, else integer panels of `type` (Q4_1 or Q8_0) with `kernels`, counting
+    /// the multiply-adds of the f32 product they stand for.
     public static func measureGFLOPS(
-        layout: Layout, m: Int = 64, n: Int = 1536, k: Int = 576, threads: Int, seconds: Double = 1
+        type: GGMLType? = nil, kernels: KernelSet = .current, m: Int = 64, n: Int = 1536, k: Int = 576,
+        threads: Int, seconds: Double = 1
     ) -> Double {
         let weights: WeightMatrix
-        if layout == .nibblePanels {
-            // Q4_1 blocks: d = 0.01, m = -0.05 (as f16), codes cycling through 0...15.
+        if let type {
+            precondition(type == .q4_1 || type == .q8_0, "measured formats: Q4_1 and Q8_0")
+            // d = 0.01 and m = -0.05 (as f16), codes cycling through the format's range.
             var bytes: [UInt8] = []
             for block in 0..<n * k / 32 {
-                bytes += [0x1f, 0x21, 0x66, 0xaa] + (0..<16).map { UInt8(truncatingIfNeeded: block &+ $0 * 17) }
+                if type == .q4_1 {
+                    bytes += [0x1f, 0x21, 0x66, 0xaa] + (0..<16).map { UInt8(truncatingIfNeeded: block &+ $0 * 17) }
+                } else {
+                    bytes += [0x1f, 0x21] + (0..<32).map { UInt8(truncatingIfNeeded: block &+ $0 * 37) }
+                }
             }
-            weights = bytes.withUnsafeBytes { data in
-                try! WeightMatrix(nibbleParts: [(.q4_1, data, n)], columns: k)
-            }
+            weights = bytes.withUnsafeBytes { data in try! WeightMatrix(integerParts: [(type, data, n)], columns: k) }
         } else {
             let matrix = Matrix(rows: n, columns: k)
             for i in 0..<n * k { matrix.pointer[i] = 0.5 }
@@ -97,7 +134,7 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         let x = FloatBuffer(count: m * k), y = FloatBuffer(count: m * n)
         for i in 0..<m * k { x.pointer[i] = Float(i % 13) * 0.01 - 0.05 }
-        let product = WeightProduct(layout: nil, threads: threads, maxN: n, maxRows: m, maxK: k)
+        let product = WeightProduct(layout: nil, kernels: kernels, threads: threads, maxN: n, maxRows: m, maxK: k)
         return BLAS.sustainedGFLOPS(flopsPerCall: 2.0 * Double(m * n * k), seconds: seconds) {
             product(rows: m, x: x.pointer, weights: weights, into: y.pointer)
         }
@@ -105,7 +142,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// out (k) ← row `index` of W: an embedding lookup.
     func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
-        switch layout {
+        switch packing {
         case .rowMajor:
             out.update(from: pointer + index * columns, count: columns)
         case .panels:
@@ -113,10 +150,14 @@ public struct WeightMatrix: @unchecked Sendable {
             let source = pointer + (index / width) * width * columns + index % width
             for column in 0..<columns { out[column] = source[column * width] }
         case .nibblePanels:
-            let width = NibblePanelKernel.width
-            let panel = UnsafeRawPointer(pointer) + index / width * NibblePanelKernel.panelBytes(k: columns)
+            let panel = UnsafeRawPointer(pointer) + index / NibblePanelFormat.width * NibblePanelFormat.panelBytes(k: columns)
             for column in 0..<columns {
-                out[column] = NibblePanelKernel.weight(panel: panel, feature: index % width, element: column)
+                out[column] = NibblePanelKernel.weight(panel: panel, feature: index % NibblePanelFormat.width, element: column)
+            }
+        case .bytePanels:
+            let panel = UnsafeRawPointer(pointer) + index / BytePanelFormat.width * BytePanelFormat.panelBytes(k: columns)
+            for column in 0..<columns {
+                out[column] = BytePanelKernel.weight(panel: panel, feature: index % BytePanelFormat.width, element: column)
             }
         }
     }
