@@ -55,7 +55,7 @@ import Testing
         for rows in [1, 2, 3, 4, 5, 13, 40] {
             let x = NibblePanelKernelTests.activations(rows: rows, k: k, seed: UInt64(rows))
             let quantized = QuantizedActivations(maxRows: rows, maxColumns: k)
-            quantized.quantize(rows: rows, k: k, x: x.pointer, threads: 1)
+            quantized.quantize(rows: rows, k: k, x: x.pointer, pool: ThreadPool(threads: 1))
             for accumulate in [false, true] {
                 let y = NibblePanelKernelTests.activations(rows: rows, k: n, seed: 99), expected = FloatBuffer(count: rows * n)
                 expected.pointer.update(from: y.pointer, count: rows * n)

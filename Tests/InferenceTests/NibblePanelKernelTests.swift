@@ -51,7 +51,7 @@ import Testing
         for e in 0..<32 { x.pointer[96 + e] = Float(e - 16) + 0.5 }
         x.pointer[96] = -127
         let quantized = QuantizedActivations(maxRows: rows, maxColumns: k)
-        quantized.quantize(rows: rows, k: k, x: x.pointer, threads: 2)
+        quantized.quantize(rows: rows, k: k, x: x.pointer, pool: ThreadPool(threads: 2))
         for block in 0..<rows * k / 32 {
             let expected = QuantizedActivations.referenceBlock(x.pointer + block * 32)
             #expect(Array(UnsafeBufferPointer(start: quantized.codes + block * 32, count: 32)) == expected.codes,
@@ -107,7 +107,7 @@ import Testing
         for rows in [1, 2, 3, 4, 5, 7, 8, 13, 40] {
             let x = Self.activations(rows: rows, k: shape.k, seed: UInt64(rows))
             let quantized = QuantizedActivations(maxRows: rows, maxColumns: shape.k)
-            quantized.quantize(rows: rows, k: shape.k, x: x.pointer, threads: 1)
+            quantized.quantize(rows: rows, k: shape.k, x: x.pointer, pool: ThreadPool(threads: 1))
             for accumulate in [false, true] {
                 let y = Self.activations(rows: rows, k: shape.n, seed: 99), expected = FloatBuffer(count: rows * shape.n)
                 expected.pointer.update(from: y.pointer, count: rows * shape.n)

@@ -30,11 +30,11 @@ final class QuantizedActivations {
         sums.deallocate()
     }
 
-    /// Quantizes x (rows, k), k a multiple of 32, split between `threads` threads.
-    func quantize(rows: Int, k: Int, x: UnsafePointer<Float>, threads: Int) {
+    /// Quantizes x (rows, k), k a multiple of 32, split between the pool's threads.
+    func quantize(rows: Int, k: Int, x: UnsafePointer<Float>, pool: ThreadPool) {
         precondition(rows <= maxRows && k <= maxColumns && k % Self.blockLength == 0, "activations beyond the scratch")
         let codes = codes, scales = scales, sums = sums
-        Parallel.slices(rows * k / Self.blockLength, threads: threads) { blocks in
+        pool.slices(rows * k / Self.blockLength) { blocks in
             for block in blocks {
                 Self.quantizeBlock(x + block * 32, codes: codes + block * 32, scale: scales + block, sum: sums + block)
             }

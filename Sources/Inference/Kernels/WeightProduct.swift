@@ -12,20 +12,25 @@ final class WeightProduct {
     /// How OpenBLAS calls are cut; nil when the weights are in panels.
     let layout: ProductLayout?
     let kernels: KernelSet
-    let threads: Int
+    let pool: ThreadPool
     /// Column stride of the OpenBLAS scratch: the tallest call.
     private let callHeight: Int
     private let scratch: FloatBuffer  // (maxN, callHeight): one column per output feature
     /// x quantized for 4-bit weights: (maxRows, maxK).
     private let activations: QuantizedActivations
 
-    init(layout: ProductLayout?, kernels: KernelSet = .current, threads: Int, maxN: Int, maxRows: Int, maxK: Int) {
+    init(layout: ProductLayout?, kernels: KernelSet = .current, pool: ThreadPool, maxN: Int, maxRows: Int, maxK: Int) {
         self.layout = layout
         self.kernels = kernels
-        self.threads = max(1, threads)
+        self.pool = pool
         callHeight = layout.map { $0.chunk + 2 * $0.leadingPadding + $0.rowMultiple } ?? 0
         scratch = FloatBuffer(count: maxN * callHeight)
         activations = QuantizedActivations(maxRows: maxRows, maxColumns: maxK)
+    }
+
+    /// With a pool of its own.
+    convenience init(layout: ProductLayout?, kernels: KernelSet = .current, threads: Int, maxN: Int, maxRows: Int, maxK: Int) {
+        self.init(layout: layout, kernels: kernels, pool: ThreadPool(threads: threads), maxN: maxN, maxRows: maxRows, maxK: maxK)
     }
 
     var description: String {
@@ -41,7 +46,7 @@ final class WeightProduct {
         switch weights.packing {
         case .panels:
             let panels = (n + PanelKernel.width - 1) / PanelKernel.width
-            Parallel.slices(panels, threads: threads) { range in
+            pool.slices(panels) { range in
                 PanelKernel.multiply(rows: rows, k: k, x: x, panels: w, panelRange: range, n: n,
                                      into: y, accumulate: accumulate)
             }
@@ -49,8 +54,8 @@ final class WeightProduct {
             let activations = activations, panels = UnsafeRawPointer(w), nibbles = weights.packing == .nibblePanels
             let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: k) : BytePanelFormat.panelBytes(k: k)
             let tile = nibbles ? kernels.nibbleTile : kernels.byteTile
-            activations.quantize(rows: rows, k: k, x: x, threads: threads)
-            Parallel.slices((n + NibblePanelFormat.width - 1) / NibblePanelFormat.width, threads: threads) { range in
+            activations.quantize(rows: rows, k: k, x: x, pool: pool)
+            pool.slices((n + NibblePanelFormat.width - 1) / NibblePanelFormat.width) { range in
                 IntegerPanels.multiply(rows: rows, k: k, x: activations, panels: panels, panelBytes: panelBytes,
                                        panelRange: range, n: n, into: y, accumulate: accumulate, tile: tile)
             }
@@ -59,7 +64,7 @@ final class WeightProduct {
             precondition(n * callHeight <= scratch.count, "product wider than the scratch")
             let scratch = scratch.pointer, callHeight = callHeight
             // Slices of whole 16-column groups keep OpenBLAS on its full-width kernels.
-            Parallel.slices(n, threads: threads, groupsOf: 16) { columns in
+            pool.slices(n, groupsOf: 16) { columns in
                 var start = 0
                 while start < rows {
                     let chunkRows = min(layout.chunk, rows - start)

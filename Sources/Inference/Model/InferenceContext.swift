@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Why a forward call was refused. The engine builds batches, so these mean a bug there,
 /// but a worker reports them instead of crashing.
 public struct InferenceError: Error, CustomStringConvertible, Sendable {
@@ -59,7 +57,7 @@ public final class InferenceContext {
     public let maxRows: Int
     private let rope: RoPE
     private let state: RunState
-    private let threads: Int
+    private let pool: ThreadPool
     private let product: WeightProduct
 
     /// - Parameters:
@@ -74,7 +72,7 @@ public final class InferenceContext {
         self.model = model
         self.cache = cache
         self.maxRows = maxRows
-        self.threads = max(1, threads)
+        pool = ThreadPool(threads: threads)
         let config = model.config
         rope = RoPE(dimensions: config.ropeDimensions, base: config.ropeBase, style: config.ropeStyle,
                     maxPositions: config.contextLength)
@@ -85,9 +83,9 @@ public final class InferenceContext {
             ? ProductLayout.invariant(innerDimensions: [config.embeddingSize, config.querySize, config.feedForwardSize])
             : ProductLayout.unpadded(chunk: maxRows)
         }
-        state = RunState(config: config, maxRows: maxRows, threads: self.threads, marginRows: layout?.marginRows ?? 0)
+        state = RunState(config: config, maxRows: maxRows, threads: pool.threads, marginRows: layout?.marginRows ?? 0)
         let widest = max(config.querySize + 2 * config.kvSize, 2 * config.feedForwardSize, config.vocabularySize)
-        product = WeightProduct(layout: layout, kernels: kernels, threads: self.threads, maxN: widest, maxRows: maxRows,
+        product = WeightProduct(layout: layout, kernels: kernels, pool: pool, maxN: widest, maxRows: maxRows,
                                 maxK: max(config.embeddingSize, config.querySize, config.feedForwardSize))
     }
 
@@ -163,7 +161,7 @@ public final class InferenceContext {
             normalize(x, weight: layer.feedForwardNorm, into: xn, rows: rows)
             product(rows: rows, x: xn, weights: layer.gateUp, into: state.gateUp.pointer)
             let ff = config.feedForwardSize, gateUp = state.gateUp.pointer, hidden = state.hidden.pointer
-            Parallel.slices(rows, threads: threads) { part in
+            pool.slices(rows) { part in
                 SwiGLU.apply(gateUp + part.lowerBound * 2 * ff, into: hidden + part.lowerBound * ff, rows: part.count, n: ff)
             }
             product(rows: rows, x: state.hidden.pointer, weights: layer.down, into: x, accumulate: true)
@@ -184,7 +182,7 @@ public final class InferenceContext {
     /// xn (rows, d) ← RMSNorm of x (rows, d), rows split between the threads.
     private func normalize(_ x: UnsafeMutablePointer<Float>, weight: Matrix, into xn: UnsafeMutablePointer<Float>, rows: Int) {
         let d = model.config.embeddingSize, epsilon = model.config.normEpsilon
-        Parallel.slices(rows, threads: threads) { part in
+        pool.slices(rows) { part in
             RMSNorm.apply(x + part.lowerBound * d, weight: weight.pointer, into: xn + part.lowerBound * d,
                           rows: part.count, n: d, epsilon: epsilon)
         }
@@ -196,7 +194,7 @@ public final class InferenceContext {
         let config = model.config
         let qkvSize = config.querySize + 2 * config.kvSize
         let keys = cache.keys(layer: layerIndex), values = cache.values(layer: layerIndex)
-        Parallel.slices(range.count, threads: threads) { part in
+        pool.slices(range.count) { part in
             for r in part {
                 let row = batch.rows[range.lowerBound + r]
                 let qkv = state.qkv.pointer + r * qkvSize
@@ -221,11 +219,11 @@ public final class InferenceContext {
             blockSize: cache.blockSize, keys: cache.keys(layer: layerIndex), values: cache.values(layer: layerIndex),
             precision: cache.precision,
             qkv: state.qkv.pointer, output: state.attention.pointer, scores: state.scores.pointer,
-            slots: state.slots, threads: min(threads, range.count))
+            slots: state.slots, threads: min(pool.threads, range.count))
         if job.threads <= 1 {
             job.run(thread: 0)
         } else {
-            DispatchQueue.concurrentPerform(iterations: job.threads) { job.run(thread: $0) }
+            pool.run { thread in if thread < job.threads { job.run(thread: thread) } }
         }
     }
 }
