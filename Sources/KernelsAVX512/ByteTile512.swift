@@ -15,8 +15,10 @@ public enum ByteTile512 {
         let r1 = min(1, t.rows - 1), r2 = min(2, t.rows - 1), r3 = min(3, t.rows - 1)
         var y0 = _mm512_setzero_ps(), y1 = y0, y2 = y0, y3 = y0
         let zero = _mm512_setzero_si512()
+        let recordBytes = Format.recordBytes(halfScales: t.halfScales)
+        let dHighOffset = Format.dHighOffset(halfScales: t.halfScales), mOffset = Format.mOffset(halfScales: t.halfScales)
         for block in 0..<t.blocks {
-            let record = t.panel + block * Format.recordBytes
+            let record = t.panel + block * recordBytes
             var s0 = zero, s1 = zero, s2 = zero, s3 = zero
             @inline(__always) func fold(_ y: inout __m512, _ s: inout __m512i, _ r: Int, _ d: __m512) {
                 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_set1_ps(t.scale(row: r, block: block))), y)
@@ -33,13 +35,12 @@ public enum ByteTile512 {
                 add(&s0, 0)
                 if !single { add(&s1, r1); add(&s2, r2); add(&s3, r3) }
                 if g == 3 || g == 7 {
-                    let d = record.loadUnaligned(
-                        fromByteOffset: g == 3 ? Format.dLowOffset : Format.dHighOffset, as: __m512.self)
+                    let d = TileRecord.scales(record, g == 3 ? Format.dLowOffset : dHighOffset, halfScales: t.halfScales)
                     fold(&y0, &s0, 0, d)
                     if !single { fold(&y1, &s1, r1, d); fold(&y2, &s2, r2, d); fold(&y3, &s3, r3, d) }
                 }
             }
-            let m = record.loadUnaligned(fromByteOffset: Format.mOffset, as: __m512.self)
+            let m = TileRecord.scales(record, mOffset, halfScales: t.halfScales)
             y0 = _mm512_fmadd_ps(m, _mm512_set1_ps(t.sum(row: 0, block: block)), y0)
             if !single {
                 y1 = _mm512_fmadd_ps(m, _mm512_set1_ps(t.sum(row: r1, block: block)), y1)
@@ -47,7 +48,7 @@ public enum ByteTile512 {
                 y3 = _mm512_fmadd_ps(m, _mm512_set1_ps(t.sum(row: r3, block: block)), y3)
             }
         }
-        TileOutput.store(t, y0, y1, y2, y3)
+        TileRecord.store(t, y0, y1, y2, y3)
     }
 
     /// s + the 32-bit sums of 4 products of |q| (≤ 128) with signed codes (|c| ≤ 127).

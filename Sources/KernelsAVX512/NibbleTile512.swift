@@ -15,8 +15,9 @@ public enum NibbleTile512 {
         let r1 = min(1, t.rows - 1), r2 = min(2, t.rows - 1), r3 = min(3, t.rows - 1)
         var y0 = _mm512_setzero_ps(), y1 = y0, y2 = y0, y3 = y0
         let low4 = _mm512_set1_epi8(0x0f)
+        let recordBytes = Format.recordBytes(halfScales: t.halfScales), mOffset = Format.mOffset(halfScales: t.halfScales)
         for block in 0..<t.blocks {
-            let record = t.panel + block * Format.recordBytes
+            let record = t.panel + block * recordBytes
             var s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0
             for g in 0..<Format.groups {
                 let packed = record.loadUnaligned(fromByteOffset: g * Format.groupBytes, as: __m512i.self)
@@ -30,8 +31,8 @@ public enum NibbleTile512 {
                 add(&s0, 0)
                 if !single { add(&s1, r1); add(&s2, r2); add(&s3, r3) }
             }
-            let d = record.loadUnaligned(fromByteOffset: Format.dOffset, as: __m512.self)
-            let m = record.loadUnaligned(fromByteOffset: Format.mOffset, as: __m512.self)
+            let d = TileRecord.scales(record, Format.dOffset, halfScales: t.halfScales)
+            let m = TileRecord.scales(record, mOffset, halfScales: t.halfScales)
             @inline(__always) func fold(_ y: inout __m512, _ s: __m512i, _ r: Int) {
                 y = _mm512_fmadd_ps(widened(s), _mm512_mul_ps(d, _mm512_set1_ps(t.scale(row: r, block: block))), y)
                 y = _mm512_fmadd_ps(m, _mm512_set1_ps(t.sum(row: r, block: block)), y)
@@ -39,7 +40,7 @@ public enum NibbleTile512 {
             fold(&y0, s0, 0)
             if !single { fold(&y1, s1, r1); fold(&y2, s2, r2); fold(&y3, s3, r3) }
         }
-        TileOutput.store(t, y0, y1, y2, y3)
+        TileRecord.store(t, y0, y1, y2, y3)
     }
 
     /// s + the products of 4 unsigned codes with 4 signed ones, summed in pairs (16-bit

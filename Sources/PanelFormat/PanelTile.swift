@@ -21,10 +21,14 @@ public struct PanelTile {
     public var columns: Int
     /// Add to y instead of overwriting it.
     public var accumulate: Bool
+    /// The records' scales are f16 (see `NibblePanelFormat`, `BytePanelFormat`).
+    public var halfScales: Bool
 
+    @inlinable
     public init(
         rows: Int, blocks: Int, codes: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-        panel: UnsafeRawPointer, y: UnsafeMutablePointer<Float>, n: Int, columns: Int, accumulate: Bool
+        panel: UnsafeRawPointer, y: UnsafeMutablePointer<Float>, n: Int, columns: Int, accumulate: Bool,
+        halfScales: Bool
     ) {
         self.rows = rows
         self.blocks = blocks
@@ -36,22 +40,23 @@ public struct PanelTile {
         self.n = n
         self.columns = columns
         self.accumulate = accumulate
+        self.halfScales = halfScales
     }
 
     /// Row `r`'s activation codes at element `offset`, 4 bytes as one 32-bit word.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func codeWord(row r: Int, offset: Int) -> Int32 {
         UnsafeRawPointer(codes).loadUnaligned(fromByteOffset: r * blocks * 32 + offset, as: Int32.self)
     }
 
     /// Row `r`'s activation scale and scaled code sum of block `block`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func scale(row r: Int, block: Int) -> Float { scales[r * blocks + block] }
-    @inline(__always)
+    @inlinable @inline(__always)
     public func sum(row r: Int, block: Int) -> Float { sums[r * blocks + block] }
 
     /// Stores (or adds) `count` ≤ 16 outputs of row `r` from `values`, starting at feature `first`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func store(row r: Int, first: Int, count: Int, _ values: UnsafePointer<Float>) {
         let out = y + r * n + first
         for c in 0..<count { out[c] = accumulate ? out[c] + values[c] : values[c] }

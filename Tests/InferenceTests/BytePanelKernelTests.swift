@@ -52,6 +52,8 @@ import Testing
         let raw = RandomBlocks.make(type, elements: n * k, seed: UInt64(n * 131 + k))
         let weights = RandomBlocks.byteWeights(type, raw: raw, n: n, k: k)
         let matrix = try raw.withUnsafeBytes { try WeightMatrix(integerParts: [(type, $0, n)], columns: k) }
+        // Q8_0, Q5_0 and Q5_1 scales are f16 values and stored so; the k-quants' are not.
+        #expect(matrix.halfScales == [.q8_0, .q5_0, .q5_1].contains(type))
         for rows in [1, 2, 3, 4, 5, 13, 40] {
             let x = NibblePanelKernelTests.activations(rows: rows, k: k, seed: UInt64(rows))
             let quantized = QuantizedActivations(maxRows: rows, maxColumns: k)

@@ -124,6 +124,39 @@ import Testing
         }
     }
 
+    /// Q4_K's scales (d · scale, dmin · min) are not f16 values: its panels keep f32 scales,
+    /// Q4_1's f16 ones, and every kernel set equals the plain version on both.
+    @Test(arguments: KernelSet.allCases)
+    func f32AndF16ScalesEqualThePlainVersionBitForBit(kernels: KernelSet) throws {
+        try kernels.requireHere()
+        let (n, k, rows) = (21, 512, 6)
+        let raw = RandomBlocks.make(.q4_K, elements: n * k, seed: 9)
+        let matrix = try raw.withUnsafeBytes { try WeightMatrix(integerParts: [(.q4_K, $0, n)], columns: k) }
+        #expect(matrix.packing == .nibblePanels && !matrix.halfScales)
+        #expect(try Weights(n: 3, k: 64, seed: 1).matrix(rows: 3, columns: 64).halfScales)
+        var codes = [UInt8](repeating: 0, count: n * k), d: [Float] = [], m: [Float] = []
+        raw.withUnsafeBytes { data in
+            for row in 0..<n {
+                for block in 0..<k / 32 {
+                    let scales = codes.withUnsafeMutableBufferPointer {
+                        NibbleBlocks.block(.q4_K, row: data.baseAddress! + row * k / 256 * 144, index: block,
+                                           codes: $0.baseAddress! + row * k + block * 32)
+                    }
+                    d.append(scales.d); m.append(scales.m)
+                }
+            }
+        }
+        let x = Self.activations(rows: rows, k: k, seed: 10)
+        let quantized = QuantizedActivations(maxRows: rows, maxColumns: k)
+        quantized.quantize(rows: rows, k: k, x: x.pointer, pool: ThreadPool(threads: 1))
+        let y = FloatBuffer(count: rows * n), expected = FloatBuffer(count: rows * n)
+        NibblePanelKernel.reference(rows: rows, n: n, k: k, codes: quantized.codes, scales: quantized.scales,
+                                    sums: quantized.sums, weights: codes, d: d, m: m, into: expected.pointer, accumulate: false)
+        WeightProduct(layout: nil, kernels: kernels, threads: 2, maxN: n, maxRows: rows, maxK: k)(
+            rows: rows, x: x.pointer, weights: matrix, into: y.pointer)
+        #expect(WeightProductTests.bits(y) == WeightProductTests.bits(expected))
+    }
+
     /// A row gets the same bits alone and at any place in any batch up to 40 rows.
     @Test func aRowsBitsDoNotDependOnTheBatch() throws {
         let (n, k, pool) = (50, 96, 40)

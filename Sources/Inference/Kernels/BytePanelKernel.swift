@@ -21,25 +21,28 @@ enum BytePanelKernel {
     /// Stores feature `feature` (0..<16) of block `block` into a panel.
     static func pack(
         panel: UnsafeMutableRawPointer, feature: Int, block: Int, codes: UnsafePointer<Int8>,
-        dLow: Float, dHigh: Float, m: Float
+        dLow: Float, dHigh: Float, m: Float, halfScales: Bool
     ) {
-        let record = panel + block * Format.recordBytes
+        let record = panel + block * Format.recordBytes(halfScales: halfScales)
         for g in 0..<Format.groups {
             for j in 0..<4 {
                 record.storeBytes(of: codes[4 * g + j], toByteOffset: g * Format.groupBytes + feature * 4 + j, as: Int8.self)
             }
         }
-        record.storeBytes(of: dLow, toByteOffset: Format.dLowOffset + 4 * feature, as: Float.self)
-        record.storeBytes(of: dHigh, toByteOffset: Format.dHighOffset + 4 * feature, as: Float.self)
-        record.storeBytes(of: m, toByteOffset: Format.mOffset + 4 * feature, as: Float.self)
+        IntegerPanels.storeScale(dLow, into: record, Format.dLowOffset, feature: feature, halfScales: halfScales)
+        IntegerPanels.storeScale(dHigh, into: record, Format.dHighOffset(halfScales: halfScales), feature: feature,
+                                 halfScales: halfScales)
+        IntegerPanels.storeScale(m, into: record, Format.mOffset(halfScales: halfScales), feature: feature, halfScales: halfScales)
     }
 
     /// Weight [feature, element] of a panel as f32: for embedding lookups.
-    static func weight(panel: UnsafeRawPointer, feature: Int, element: Int) -> Float {
-        let record = panel + element / Format.blockLength * Format.recordBytes, e = element % Format.blockLength
+    static func weight(panel: UnsafeRawPointer, feature: Int, element: Int, halfScales: Bool) -> Float {
+        let record = panel + element / Format.blockLength * Format.recordBytes(halfScales: halfScales)
+        let e = element % Format.blockLength
         let code = record.load(fromByteOffset: e / 4 * Format.groupBytes + feature * 4 + e % 4, as: Int8.self)
-        let d = record.load(fromByteOffset: (e < 16 ? Format.dLowOffset : Format.dHighOffset) + 4 * feature, as: Float.self)
-        let m = record.load(fromByteOffset: Format.mOffset + 4 * feature, as: Float.self)
+        let field = e < 16 ? Format.dLowOffset : Format.dHighOffset(halfScales: halfScales)
+        let d = IntegerPanels.scale(record, field, feature: feature, halfScales: halfScales)
+        let m = IntegerPanels.scale(record, Format.mOffset(halfScales: halfScales), feature: feature, halfScales: halfScales)
         return d * Float(code) + m
     }
 
@@ -56,11 +59,12 @@ enum BytePanelKernel {
         let r1 = min(1, t.rows - 1), r2 = min(2, t.rows - 1), r3 = min(3, t.rows - 1)
         var y0 = SIMD8<Float>(), y1 = y0, y2 = y0, y3 = y0
         let ones = _mm256_set1_epi16(1)
+        let recordBytes = Format.recordBytes(halfScales: t.halfScales), dHighOffset = Format.dHighOffset(halfScales: t.halfScales)
         for block in 0..<t.blocks {
-            let record = t.panel + block * Format.recordBytes
+            let record = t.panel + block * recordBytes
             var s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0
-            @inline(__always) func fold(_ y: inout SIMD8<Float>, _ s: inout __m256i, _ r: Int, _ offset: Int) {
-                let d = record.loadUnaligned(fromByteOffset: offset + half * 32, as: SIMD8<Float>.self)
+            @inline(__always) func fold(_ y: inout SIMD8<Float>, _ s: inout __m256i, _ r: Int, _ field: Int) {
+                let d = IntegerPanels.scales8(record, field, half: half, halfScales: t.halfScales)
                 let products = unsafeBitCast(_mm256_cvtepi32_ps(s), to: SIMD8<Float>.self)
                 y = y.addingProduct(products, d * SIMD8(repeating: t.scale(row: r, block: block)))
                 s = _mm256_setzero_si256()
@@ -75,12 +79,12 @@ enum BytePanelKernel {
                 }
                 add(&s0, 0); add(&s1, r1); add(&s2, r2); add(&s3, r3)
                 if g == 3 || g == 7 {
-                    let offset = g == 3 ? Format.dLowOffset : Format.dHighOffset
-                    fold(&y0, &s0, 0, offset); fold(&y1, &s1, r1, offset)
-                    fold(&y2, &s2, r2, offset); fold(&y3, &s3, r3, offset)
+                    let field = g == 3 ? Format.dLowOffset : dHighOffset
+                    fold(&y0, &s0, 0, field); fold(&y1, &s1, r1, field)
+                    fold(&y2, &s2, r2, field); fold(&y3, &s3, r3, field)
                 }
             }
-            let m = record.loadUnaligned(fromByteOffset: Format.mOffset + half * 32, as: SIMD8<Float>.self)
+            let m = IntegerPanels.scales8(record, Format.mOffset(halfScales: t.halfScales), half: half, halfScales: t.halfScales)
             y0 = y0.addingProduct(m, SIMD8(repeating: t.sum(row: 0, block: block)))
             y1 = y1.addingProduct(m, SIMD8(repeating: t.sum(row: r1, block: block)))
             y2 = y2.addingProduct(m, SIMD8(repeating: t.sum(row: r2, block: block)))
@@ -97,8 +101,10 @@ enum BytePanelKernel {
     private static func oneRowAVX2(_ t: PanelTile) {
         var yLow = SIMD8<Float>(), yHigh = yLow
         let ones = _mm256_set1_epi16(1)
+        let recordBytes = Format.recordBytes(halfScales: t.halfScales), dHighOffset = Format.dHighOffset(halfScales: t.halfScales)
+        let mOffset = Format.mOffset(halfScales: t.halfScales)
         for block in 0..<t.blocks {
-            let record = t.panel + block * Format.recordBytes
+            let record = t.panel + block * recordBytes
             let scale = SIMD8<Float>(repeating: t.scale(row: 0, block: block))
             var sLow = _mm256_setzero_si256(), sHigh = sLow
             for g in 0..<Format.groups {
@@ -110,17 +116,17 @@ enum BytePanelKernel {
                 sHigh = _mm256_add_epi32(sHigh, _mm256_madd_epi16(
                     _mm256_maddubs_epi16(_mm256_abs_epi8(wHigh), _mm256_sign_epi8(c, wHigh)), ones))
                 if g == 3 || g == 7 {
-                    let offset = g == 3 ? Format.dLowOffset : Format.dHighOffset
-                    let dLow = record.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                    let dHigh = record.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self)
+                    let field = g == 3 ? Format.dLowOffset : dHighOffset
+                    let dLow = IntegerPanels.scales8(record, field, half: 0, halfScales: t.halfScales)
+                    let dHigh = IntegerPanels.scales8(record, field, half: 1, halfScales: t.halfScales)
                     yLow = yLow.addingProduct(unsafeBitCast(_mm256_cvtepi32_ps(sLow), to: SIMD8<Float>.self), dLow * scale)
                     yHigh = yHigh.addingProduct(unsafeBitCast(_mm256_cvtepi32_ps(sHigh), to: SIMD8<Float>.self), dHigh * scale)
                     sLow = _mm256_setzero_si256(); sHigh = sLow
                 }
             }
             let sum = SIMD8<Float>(repeating: t.sum(row: 0, block: block))
-            yLow = yLow.addingProduct(record.loadUnaligned(fromByteOffset: Format.mOffset, as: SIMD8<Float>.self), sum)
-            yHigh = yHigh.addingProduct(record.loadUnaligned(fromByteOffset: Format.mOffset + 32, as: SIMD8<Float>.self), sum)
+            yLow = yLow.addingProduct(IntegerPanels.scales8(record, mOffset, half: 0, halfScales: t.halfScales), sum)
+            yHigh = yHigh.addingProduct(IntegerPanels.scales8(record, mOffset, half: 1, halfScales: t.halfScales), sum)
         }
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2) { out in
             out[0] = yLow; out[1] = yHigh

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 import PanelFormat
 
 /// The loop around the integer micro-kernels, whatever the format and kernel set: rows go
@@ -12,7 +13,7 @@ enum IntegerPanels {
     /// `panelBytes` apart.
     static func multiply(
         rows: Int, k: Int, x: QuantizedActivations, panels: UnsafeRawPointer, panelBytes: Int, panelRange: Range<Int>,
-        n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool, tile: PanelTileKernel
+        n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool, halfScales: Bool, tile: PanelTileKernel
     ) {
         let blocks = k / 32, width = NibblePanelFormat.width
         let chunkRows = max(4, chunkBytes / k / 4 * 4)
@@ -27,11 +28,37 @@ enum IntegerPanels {
                         rows: count, blocks: blocks, codes: UnsafePointer(x.codes + row * k),
                         scales: UnsafePointer(x.scales + row * blocks), sums: UnsafePointer(x.sums + row * blocks),
                         panel: panels + panel * panelBytes, y: y + row * n + panel * width, n: n,
-                        columns: min(width, n - panel * width), accumulate: accumulate))
+                        columns: min(width, n - panel * width), accumulate: accumulate, halfScales: halfScales))
                     row += count
                 }
             }
             chunk = end
         }
+    }
+
+    /// Scales 8·half ..< 8·half + 8 of the 16-scale field at `field` of a record, as f32.
+    @inline(__always)
+    static func scales8(_ record: UnsafeRawPointer, _ field: Int, half: Int, halfScales: Bool) -> SIMD8<Float> {
+        halfScales
+            ? unsafeBitCast(_mm256_cvtph_ps(record.loadUnaligned(fromByteOffset: field + half * 16, as: __m128i.self)),
+                            to: SIMD8<Float>.self)
+            : record.loadUnaligned(fromByteOffset: field + half * 32, as: SIMD8<Float>.self)
+    }
+
+    /// Stores a scale into a record's field, f16 or f32.
+    @inline(__always)
+    static func storeScale(_ value: Float, into record: UnsafeMutableRawPointer, _ field: Int, feature: Int, halfScales: Bool) {
+        if halfScales {
+            record.storeBytes(of: Float16(value), toByteOffset: field + 2 * feature, as: Float16.self)
+        } else {
+            record.storeBytes(of: value, toByteOffset: field + 4 * feature, as: Float.self)
+        }
+    }
+
+    /// A record's scale of `feature` as f32.
+    @inline(__always)
+    static func scale(_ record: UnsafeRawPointer, _ field: Int, feature: Int, halfScales: Bool) -> Float {
+        halfScales ? Float(record.load(fromByteOffset: field + 2 * feature, as: Float16.self))
+            : record.load(fromByteOffset: field + 4 * feature, as: Float.self)
     }
 }

@@ -20,26 +20,28 @@ enum NibblePanelKernel {
 
     /// Stores feature `feature` (0..<16) of block `block` into a panel.
     static func pack(
-        panel: UnsafeMutableRawPointer, feature: Int, block: Int, codes: UnsafePointer<UInt8>, d: Float, m: Float
+        panel: UnsafeMutableRawPointer, feature: Int, block: Int, codes: UnsafePointer<UInt8>, d: Float, m: Float,
+        halfScales: Bool
     ) {
-        let record = panel + block * Format.recordBytes
+        let record = panel + block * Format.recordBytes(halfScales: halfScales)
         for g in 0..<Format.groups {
             for j in 0..<4 {
                 let byte = codes[4 * g + j] | codes[16 + 4 * g + j] << 4
                 record.storeBytes(of: byte, toByteOffset: g * Format.groupBytes + feature * 4 + j, as: UInt8.self)
             }
         }
-        record.storeBytes(of: d, toByteOffset: Format.dOffset + 4 * feature, as: Float.self)
-        record.storeBytes(of: m, toByteOffset: Format.mOffset + 4 * feature, as: Float.self)
+        IntegerPanels.storeScale(d, into: record, Format.dOffset, feature: feature, halfScales: halfScales)
+        IntegerPanels.storeScale(m, into: record, Format.mOffset(halfScales: halfScales), feature: feature, halfScales: halfScales)
     }
 
     /// Weight [feature, element] of a panel as f32, d · q + m: for embedding lookups.
-    static func weight(panel: UnsafeRawPointer, feature: Int, element: Int) -> Float {
-        let record = panel + element / Format.blockLength * Format.recordBytes, e = element % Format.blockLength
+    static func weight(panel: UnsafeRawPointer, feature: Int, element: Int, halfScales: Bool) -> Float {
+        let record = panel + element / Format.blockLength * Format.recordBytes(halfScales: halfScales)
+        let e = element % Format.blockLength
         let byte = record.load(fromByteOffset: (e % 16) / 4 * Format.groupBytes + feature * 4 + e % 4, as: UInt8.self)
         let code = e < 16 ? byte & 0x0f : byte >> 4
-        let d = record.load(fromByteOffset: Format.dOffset + 4 * feature, as: Float.self)
-        let m = record.load(fromByteOffset: Format.mOffset + 4 * feature, as: Float.self)
+        let d = IntegerPanels.scale(record, Format.dOffset, feature: feature, halfScales: halfScales)
+        let m = IntegerPanels.scale(record, Format.mOffset(halfScales: halfScales), feature: feature, halfScales: halfScales)
         return d * Float(code) + m
     }
 
@@ -56,8 +58,9 @@ enum NibblePanelKernel {
         let r1 = min(1, t.rows - 1), r2 = min(2, t.rows - 1), r3 = min(3, t.rows - 1)
         var y0 = SIMD8<Float>(), y1 = y0, y2 = y0, y3 = y0
         let low4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1)
+        let recordBytes = Format.recordBytes(halfScales: t.halfScales), mOffset = Format.mOffset(halfScales: t.halfScales)
         for block in 0..<t.blocks {
-            let record = t.panel + block * Format.recordBytes
+            let record = t.panel + block * recordBytes
             // 16-bit sums of 16 products of ≤ 15 × 127 each stay below 2¹⁵.
             var s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0
             for g in 0..<Format.groups {
@@ -71,8 +74,8 @@ enum NibblePanelKernel {
                 }
                 add(&s0, 0); add(&s1, r1); add(&s2, r2); add(&s3, r3)
             }
-            let d = record.loadUnaligned(fromByteOffset: Format.dOffset + half * 32, as: SIMD8<Float>.self)
-            let m = record.loadUnaligned(fromByteOffset: Format.mOffset + half * 32, as: SIMD8<Float>.self)
+            let d = IntegerPanels.scales8(record, Format.dOffset, half: half, halfScales: t.halfScales)
+            let m = IntegerPanels.scales8(record, mOffset, half: half, halfScales: t.halfScales)
             @inline(__always) func fold(_ y: inout SIMD8<Float>, _ s: __m256i, _ r: Int) {
                 let products = unsafeBitCast(_mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), to: SIMD8<Float>.self)
                 y = y.addingProduct(products, d * SIMD8(repeating: t.scale(row: r, block: block)))
@@ -91,8 +94,9 @@ enum NibblePanelKernel {
     private static func oneRowAVX2(_ t: PanelTile) {
         var yLow = SIMD8<Float>(), yHigh = yLow
         let low4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1)
+        let recordBytes = Format.recordBytes(halfScales: t.halfScales), mOffset = Format.mOffset(halfScales: t.halfScales)
         for block in 0..<t.blocks {
-            let record = t.panel + block * Format.recordBytes
+            let record = t.panel + block * recordBytes
             var sLow = _mm256_setzero_si256(), sHigh = sLow
             for g in 0..<Format.groups {
                 let offset = block * 32 + 4 * g
@@ -110,8 +114,8 @@ enum NibblePanelKernel {
             let scale = SIMD8<Float>(repeating: t.scale(row: 0, block: block))
             let sum = SIMD8<Float>(repeating: t.sum(row: 0, block: block))
             @inline(__always) func fold(_ y: inout SIMD8<Float>, _ s: __m256i, _ half: Int) {
-                let d = record.loadUnaligned(fromByteOffset: Format.dOffset + half * 32, as: SIMD8<Float>.self)
-                let m = record.loadUnaligned(fromByteOffset: Format.mOffset + half * 32, as: SIMD8<Float>.self)
+                let d = IntegerPanels.scales8(record, Format.dOffset, half: half, halfScales: t.halfScales)
+                let m = IntegerPanels.scales8(record, mOffset, half: half, halfScales: t.halfScales)
                 let products = unsafeBitCast(_mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), to: SIMD8<Float>.self)
                 y = y.addingProduct(products, d * scale)
                 y = y.addingProduct(m, sum)

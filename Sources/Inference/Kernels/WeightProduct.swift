@@ -52,12 +52,15 @@ final class WeightProduct {
             }
         case .nibblePanels, .bytePanels:
             let activations = activations, panels = UnsafeRawPointer(w), nibbles = weights.packing == .nibblePanels
-            let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: k) : BytePanelFormat.panelBytes(k: k)
+            let halfScales = weights.halfScales
+            let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: k, halfScales: halfScales)
+                : BytePanelFormat.panelBytes(k: k, halfScales: halfScales)
             let tile = nibbles ? kernels.nibbleTile : kernels.byteTile
             activations.quantize(rows: rows, k: k, x: x, pool: pool)
             pool.slices((n + NibblePanelFormat.width - 1) / NibblePanelFormat.width) { range in
                 IntegerPanels.multiply(rows: rows, k: k, x: activations, panels: panels, panelBytes: panelBytes,
-                                       panelRange: range, n: n, into: y, accumulate: accumulate, tile: tile)
+                                       panelRange: range, n: n, into: y, accumulate: accumulate, halfScales: halfScales,
+                                       tile: tile)
             }
         case .rowMajor:
             guard let layout else { preconditionFailure("row-major weights need an OpenBLAS layout") }

@@ -28,6 +28,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int  // n
     public let columns: Int  // k
     let packing: Packing
+    /// Integer panels' scales are f16: every one of the matrix is an f16 value exactly.
+    let halfScales: Bool
     /// rowMajor: (n, k); panels: (⌈n/16⌉, k, 16); nibblePanels and bytePanels: ⌈n/16⌉
     /// panels of k/32 records (see `NibblePanelFormat`, `BytePanelFormat`).
     let storage: FloatBuffer
@@ -46,6 +48,7 @@ public struct WeightMatrix: @unchecked Sendable {
     init(_ matrix: Matrix, layout: Layout) {
         rows = matrix.rows
         columns = matrix.columns
+        halfScales = false
         switch layout {
         case .rowMajor:
             packing = .rowMajor
@@ -75,33 +78,51 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         let nibbles = parts.allSatisfy { NibbleBlocks.supports($0.type) }
         packing = nibbles ? .nibblePanels : .bytePanels
-        let width = NibblePanelFormat.width
-        let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: columns) : BytePanelFormat.panelBytes(k: columns)
-        storage = FloatBuffer(count: (rows + width - 1) / width * panelBytes / 4)
-        let panels = UnsafeMutableRawPointer(storage.pointer)
-        let codes = UnsafeMutablePointer<Int8>.allocate(capacity: 32)
-        defer { codes.deallocate() }
-        var row = 0
         for part in parts {
             let rowBytes = columns / part.type.blockSize * part.type.blockBytes
-            guard let base = part.data.baseAddress, part.data.count >= part.rows * rowBytes else {
+            guard part.data.baseAddress != nil, part.data.count >= part.rows * rowBytes else {
                 throw DequantizationError(type: part.type, reason:
                     "\(part.rows) rows need \(part.rows * rowBytes) bytes, the tensor holds \(part.data.count)")
             }
-            for partRow in 0..<part.rows {
-                let panel = panels + row / width * panelBytes, source = base + partRow * rowBytes
-                for block in 0..<columns / 32 {
-                    if nibbles {
-                        let unsigned = UnsafeMutableRawPointer(codes).assumingMemoryBound(to: UInt8.self)
-                        let (d, m) = NibbleBlocks.block(part.type, row: source, index: block, codes: unsigned)
-                        NibblePanelKernel.pack(panel: panel, feature: row % width, block: block, codes: unsigned, d: d, m: m)
-                    } else {
-                        let (dLow, dHigh, m) = ByteBlocks.block(part.type, row: source, index: block, codes: codes)
-                        BytePanelKernel.pack(panel: panel, feature: row % width, block: block, codes: codes,
-                                             dLow: dLow, dHigh: dHigh, m: m)
+        }
+        /// Calls `body(row, block, codes, scales)` for every block; 4-bit blocks come as their
+        /// codes 0...15 with one scale (see `ByteBlocks`).
+        func eachBlock(_ body: (Int, Int, UnsafePointer<Int8>, (dLow: Float, dHigh: Float, m: Float)) -> Void) {
+            withUnsafeTemporaryAllocation(of: Int8.self, capacity: 32) { codes in
+                var row = 0
+                for part in parts {
+                    let rowBytes = columns / part.type.blockSize * part.type.blockBytes
+                    for partRow in 0..<part.rows {
+                        for block in 0..<columns / 32 {
+                            let scales = ByteBlocks.block(part.type, row: part.data.baseAddress! + partRow * rowBytes,
+                                                          index: block, codes: codes.baseAddress!)
+                            body(row, block, codes.baseAddress!, scales)
+                        }
+                        row += 1
                     }
                 }
-                row += 1
+            }
+        }
+        // Scales are stored as f16 when every one is an f16 value: a first pass finds out.
+        func isHalf(_ x: Float) -> Bool { Float(Float16(x)).bitPattern == x.bitPattern }
+        var half = true
+        eachBlock { _, _, _, scales in half = half && isHalf(scales.dLow) && isHalf(scales.dHigh) && isHalf(scales.m) }
+        let halfScales = half
+        self.halfScales = halfScales
+        let width = NibblePanelFormat.width
+        let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: columns, halfScales: halfScales)
+            : BytePanelFormat.panelBytes(k: columns, halfScales: halfScales)
+        storage = FloatBuffer(count: (rows + width - 1) / width * panelBytes / 4)
+        let panels = UnsafeMutableRawPointer(storage.pointer)
+        eachBlock { row, block, codes, scales in
+            let panel = panels + row / width * panelBytes
+            if nibbles {
+                NibblePanelKernel.pack(panel: panel, feature: row % width, block: block,
+                                       codes: UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self),
+                                       d: scales.dLow, m: scales.m, halfScales: halfScales)
+            } else {
+                BytePanelKernel.pack(panel: panel, feature: row % width, block: block, codes: codes,
+                                     dLow: scales.dLow, dHigh: scales.dHigh, m: scales.m, halfScales: halfScales)
             }
         }
     }
@@ -150,14 +171,18 @@ public struct WeightMatrix: @unchecked Sendable {
             let source = pointer + (index / width) * width * columns + index % width
             for column in 0..<columns { out[column] = source[column * width] }
         case .nibblePanels:
-            let panel = UnsafeRawPointer(pointer) + index / NibblePanelFormat.width * NibblePanelFormat.panelBytes(k: columns)
+            let panel = UnsafeRawPointer(pointer)
+                + index / NibblePanelFormat.width * NibblePanelFormat.panelBytes(k: columns, halfScales: halfScales)
             for column in 0..<columns {
-                out[column] = NibblePanelKernel.weight(panel: panel, feature: index % NibblePanelFormat.width, element: column)
+                out[column] = NibblePanelKernel.weight(panel: panel, feature: index % NibblePanelFormat.width, element: column,
+                                                       halfScales: halfScales)
             }
         case .bytePanels:
-            let panel = UnsafeRawPointer(pointer) + index / BytePanelFormat.width * BytePanelFormat.panelBytes(k: columns)
+            let panel = UnsafeRawPointer(pointer)
+                + index / BytePanelFormat.width * BytePanelFormat.panelBytes(k: columns, halfScales: halfScales)
             for column in 0..<columns {
-                out[column] = BytePanelKernel.weight(panel: panel, feature: index % BytePanelFormat.width, element: column)
+                out[column] = BytePanelKernel.weight(panel: panel, feature: index % BytePanelFormat.width, element: column,
+                                                     halfScales: halfScales)
             }
         }
     }

@@ -1,8 +1,15 @@
 import _Builtin_intrinsics.intel
 import PanelFormat
 
-/// Where a 512-bit tile's rows go.
-enum TileOutput {
+/// How a 512-bit tile reads a record's scales and writes its rows.
+enum TileRecord {
+    /// The 16 scales of the field at `field` of a record, as f32.
+    @inline(__always)
+    static func scales(_ record: UnsafeRawPointer, _ field: Int, halfScales: Bool) -> __m512 {
+        halfScales ? _mm512_cvtph_ps(record.loadUnaligned(fromByteOffset: field, as: __m256i.self))
+            : record.loadUnaligned(fromByteOffset: field, as: __m512.self)
+    }
+
     /// Stores (or adds) rows 0..<t.rows of the tile's 16 outputs per row.
     @inline(__always)
     static func store(_ t: PanelTile, _ y0: __m512, _ y1: __m512, _ y2: __m512, _ y3: __m512) {

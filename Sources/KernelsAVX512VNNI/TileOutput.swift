@@ -1,1 +1,0 @@
-../KernelsAVX512/TileOutput.swift
