@@ -79,8 +79,13 @@ struct DoctorCommand: ParsableCommand {
         for set in KernelSet.supported {
             let nibbles = WeightMatrix.measureGFLOPS(type: .q4_1, kernels: set, threads: threads, seconds: gemmSeconds / 2)
             let bytes = WeightMatrix.measureGFLOPS(type: .q8_0, kernels: set, threads: threads, seconds: gemmSeconds / 2)
-            report.ok("kernels.\(set.rawValue)", "\(format(nibbles, digits: 1)) GFLOP/s equivalent with 4-bit weights, "
-                + "\(format(bytes, digits: 1)) with 8-bit (the same product, 8-bit activations, \(threads) threads)")
+            var line = "\(format(nibbles, digits: 1)) GFLOP/s equivalent with 4-bit weights, "
+                + "\(format(bytes, digits: 1)) with 8-bit (the same product, 8-bit activations, \(threads) threads)"
+            if let ceiling = set.measureCeiling(seconds: gemmSeconds / 4) {
+                line += "; int8 ceiling \(format(ceiling / 1e9, digits: 1)) G multiply-adds/s per thread "
+                    + "(\(format(2 * ceiling * Double(threads) / 1e9, digits: 0)) GOP/s on \(threads))"
+            }
+            report.ok("kernels.\(set.rawValue)", line)
         }
     }
 

@@ -60,6 +60,23 @@ public enum KernelSet: String, CaseIterable, Sendable, Comparable, CustomStringC
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 
+    /// Multiply-adds per second of one thread in a loop of `vpdpbusd` with nothing to load
+    /// (`DotProductLoop`): the CPU's int8 ceiling; nil for the sets without VNNI.
+    public func measureCeiling(seconds: Double = 0.3) -> Double? {
+        guard self == .avx512VNNI else { return nil }
+        var iterations = 1 << 16
+        while true {
+            let start = ContinuousClock.now
+            _ = DotProductLoop.run(iterations: iterations, seed: Int32(truncatingIfNeeded: iterations))
+            let elapsed = start.duration(to: .now)
+            let taken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            if taken >= seconds || iterations >= 1 << 34 {
+                return Double(iterations * DotProductLoop.multiplyAddsPerIteration) / taken
+            }
+            iterations *= 2
+        }
+    }
+
     /// The micro-kernel for 4-bit panels.
     var nibbleTile: PanelTileKernel {
         switch self {
