@@ -121,7 +121,8 @@ struct BenchCommand: ParsableCommand {
         for layout in Set(productSettings.map(\.layout)) { models[layout] = try self.model.load(layout: layout) }
         let model = models.values.first!
         let machine = BenchMachine.current(threads: self.model.engineThreads)
-        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore), \(machine.threads) thread\(machine.threads == 1 ? "" : "s")")
+        stderr("bench: \(machine.cpu), \(machine.cores) cores, OpenBLAS \(machine.blasCore), kernels \(KernelSet.current), "
+            + "\(machine.threads) thread\(machine.threads == 1 ? "" : "s")")
         if endToEnd || queue {
             return try runPipeline(model: model, workloads: loaded, machine: machine, logger: logger)
         }

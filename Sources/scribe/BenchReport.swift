@@ -8,6 +8,8 @@ struct BenchMachine: Codable {
     var cpu: String
     var cores: Int
     var blasCore: String
+    /// The integer kernel set (`KernelSet`); nil in reports written before there were sets.
+    var kernels: String?
     /// Threads of the forward pass; each runs its own single-threaded OpenBLAS calls.
     var threads: Int
 
@@ -16,13 +18,14 @@ struct BenchMachine: Codable {
         let name = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         return BenchMachine(cpu: name, cores: ProcessInfo.processInfo.activeProcessorCount,
-                            blasCore: BLAS.coreName, threads: threads)
+                            blasCore: BLAS.coreName, kernels: KernelSet.current.rawValue, threads: threads)
     }
 }
 
 extension BenchMachine {
     func title(model: String) -> String {
-        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore), \(threads) thread\(threads == 1 ? "" : "s")"
+        "\(model) on \(cpu) (\(cores) cores), OpenBLAS \(blasCore), kernels \(kernels ?? "avx2"), "
+            + "\(threads) thread\(threads == 1 ? "" : "s")"
     }
 }
 

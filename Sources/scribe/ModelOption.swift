@@ -38,6 +38,11 @@ struct ModelOption: ParsableArguments {
 
     func validate() throws {
         if let threads = forwardThreads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        do {
+            _ = try KernelSet.selected(environment: ProcessEnvironment.current)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// Loads the whole model; a bad file ends the command with the reason.

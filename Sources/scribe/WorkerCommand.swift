@@ -144,5 +144,9 @@ struct WorkerCommand: ParsableCommand {
         } else {
             logger.info("BLAS kernels", metadata: ["blas.core": "\(selection.core)", "blas.threads": "\(model.engineThreads)"])
         }
+        logger.info("Integer kernels", metadata: [
+            "kernels.set": "\(KernelSet.current.rawValue)",
+            "kernels.supported": "\(KernelSet.supported.map(\.rawValue).joined(separator: ","))",
+        ])
     }
 }
