@@ -90,12 +90,7 @@ enum BytePanelKernel {
             y2 = y2.addingProduct(m, SIMD8(repeating: t.sum(row: r2, block: block)))
             y3 = y3.addingProduct(m, SIMD8(repeating: t.sum(row: r3, block: block)))
         }
-        let count = min(8, t.columns - half * 8)
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { out in
-            out[0] = y0; out[1] = y1; out[2] = y2; out[3] = y3
-            let values = UnsafeRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
-            for r in 0..<t.rows { t.store(row: r, first: half * 8, count: count, values + 8 * r) }
-        }
+        IntegerPanels.store(t, first: half * 8, count: min(8, t.columns - half * 8), y0, y1, y2, y3)
     }
 
     private static func oneRowAVX2(_ t: PanelTile) {
@@ -128,10 +123,7 @@ enum BytePanelKernel {
             yLow = yLow.addingProduct(IntegerPanels.scales8(record, mOffset, half: 0, halfScales: t.halfScales), sum)
             yHigh = yHigh.addingProduct(IntegerPanels.scales8(record, mOffset, half: 1, halfScales: t.halfScales), sum)
         }
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2) { out in
-            out[0] = yLow; out[1] = yHigh
-            t.store(row: 0, first: 0, count: t.columns, UnsafeRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self))
-        }
+        IntegerPanels.store(t, first: 0, count: t.columns, yLow, yHigh)
     }
 }
 

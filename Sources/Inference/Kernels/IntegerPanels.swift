@@ -36,6 +36,22 @@ enum IntegerPanels {
         }
     }
 
+    /// Stores (or adds) the tile's rows from 8-lane registers: row r's `count` outputs from
+    /// feature `first` on are the lanes of a, b, c, d in turn, 8 per row (16 for one row of
+    /// more than 8 outputs).
+    @inline(__always)
+    static func store(
+        _ t: PanelTile, first: Int, count: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>,
+        _ c: SIMD8<Float> = .zero, _ d: SIMD8<Float> = .zero
+    ) {
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { out in
+            out[0] = a; out[1] = b; out[2] = c; out[3] = d
+            let values = UnsafeRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
+            let stride = count > 8 ? 16 : 8
+            for r in 0..<t.rows { t.store(row: r, first: first, count: count, values + stride * r) }
+        }
+    }
+
     /// Scales 8·half ..< 8·half + 8 of the 16-scale field at `field` of a record, as f32.
     @inline(__always)
     static func scales8(_ record: UnsafeRawPointer, _ field: Int, half: Int, halfScales: Bool) -> SIMD8<Float> {

@@ -83,12 +83,7 @@ enum NibblePanelKernel {
             }
             fold(&y0, s0, 0); fold(&y1, s1, r1); fold(&y2, s2, r2); fold(&y3, s3, r3)
         }
-        let count = min(8, t.columns - half * 8)
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { out in
-            out[0] = y0; out[1] = y1; out[2] = y2; out[3] = y3
-            let values = UnsafeRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
-            for r in 0..<t.rows { t.store(row: r, first: half * 8, count: count, values + 8 * r) }
-        }
+        IntegerPanels.store(t, first: half * 8, count: min(8, t.columns - half * 8), y0, y1, y2, y3)
     }
 
     private static func oneRowAVX2(_ t: PanelTile) {
@@ -122,10 +117,7 @@ enum NibblePanelKernel {
             }
             fold(&yLow, sLow, 0); fold(&yHigh, sHigh, 1)
         }
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2) { out in
-            out[0] = yLow; out[1] = yHigh
-            t.store(row: 0, first: 0, count: t.columns, UnsafeRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self))
-        }
+        IntegerPanels.store(t, first: 0, count: t.columns, yLow, yHigh)
     }
 }
 

@@ -1,3 +1,4 @@
+import ScribeCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -22,7 +23,7 @@ public struct SystemdNotifier: Sendable {
 
     /// Reads this process's environment.
     public static func fromProcessEnvironment() -> SystemdNotifier {
-        SystemdNotifier(environment: CurrentEnvironment.variables)
+        SystemdNotifier(environment: ProcessEnvironment.current)
     }
 
     /// Whether messages go anywhere.
