@@ -41,8 +41,8 @@ struct BenchCommand: ParsableCommand {
     var syntheticNewTokens = 128
 
     @Option(help: """
-        Comma-separated weight-product kernels to compare: nibble-panels (4-bit weights times \
-        8-bit activations, the default), panels (f32, equal to an fp32 forward pass), \
+        Comma-separated weight-product kernels to compare: nibble-panels (quantized weights \
+        times 8-bit activations, the default), panels (f32, equal to an fp32 forward pass), \
         openblas-invariant (OpenBLAS in fixed row tiles) or openblas (OpenBLAS, calls as large as the batch).
         """)
     var products = "nibble-panels"

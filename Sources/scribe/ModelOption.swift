@@ -11,8 +11,9 @@ struct ModelOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "How the weight products run (default: $SCRIBE_WEIGHTS or nibble-panels).",
         discussion: """
-            nibble-panels: 4-bit matrices stay 4-bit and are multiplied by activations quantized \
-            to 8 bits, as llama.cpp does; about twice as fast. panels: every weight dequantized \
+            nibble-panels: quantized matrices (4-, 5-, 6- and 8-bit) stay quantized and are \
+            multiplied by activations quantized to 8 bits, as llama.cpp does, with the integer \
+            kernels of $SCRIBE_KERNELS or the best this CPU runs; 2-4 times as fast. panels: every weight dequantized \
             to f32, results equal to an fp32 forward pass. row-major: f32 through OpenBLAS, for \
             comparison. All three are batch-invariant.
             """))

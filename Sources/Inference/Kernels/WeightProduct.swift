@@ -4,10 +4,11 @@ import PanelFormat
 ///
 /// Weights in panels go to the panel kernel, batch-invariant by construction; weights in
 /// 4- or 8-bit panels go to the integer kernels of `kernels` after x is quantized row by
-/// row, batch-invariant too and the same bits on every kernel set. Row-major weights go to OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a
-/// row's result does not depend on the batch around it when batch invariance is asked for;
-/// x must then have `layout.marginRows` rows of readable slack on both sides.
-/// Either way the output features are split into `threads` slices, so no row is ever split.
+/// row, batch-invariant too and the same bits on every kernel set. Row-major weights go to
+/// OpenBLAS, single-threaded, cut and padded into calls by `layout` so that a row's result
+/// does not depend on the batch around it when batch invariance is asked for; x must then
+/// have `layout.marginRows` rows of readable slack on both sides. Either way the output
+/// features are split between the pool's threads, so no row is ever split.
 final class WeightProduct {
     /// How OpenBLAS calls are cut; nil when the weights are in panels.
     let layout: ProductLayout?
@@ -16,7 +17,7 @@ final class WeightProduct {
     /// Column stride of the OpenBLAS scratch: the tallest call.
     private let callHeight: Int
     private let scratch: FloatBuffer  // (maxN, callHeight): one column per output feature
-    /// x quantized for 4-bit weights: (maxRows, maxK).
+    /// x quantized for integer weights: (maxRows, maxK).
     private let activations: QuantizedActivations
 
     init(layout: ProductLayout?, kernels: KernelSet = .current, pool: ThreadPool, maxN: Int, maxRows: Int, maxK: Int) {
