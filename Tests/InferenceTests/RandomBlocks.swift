@@ -1,4 +1,5 @@
 @testable import Inference
+import Testing
 
 /// Valid random GGUF blocks of every quantized type the integer kernels take: random code
 /// bytes (so Q8_0 has −128 and Q6_K's int8 scales reach both ends) with f16 scales in a sane
@@ -58,5 +59,3 @@ extension KernelSet {
         }
     }
 }
-
-import Testing

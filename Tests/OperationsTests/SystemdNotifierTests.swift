@@ -1,5 +1,6 @@
 import Foundation
 import Operations
+import ScribeCore
 import Testing
 
 @Suite struct SystemdNotifierTests {

@@ -1,14 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ScribeCore
 import Synchronization
 
 /// The forward pass's threads: the calling thread and `threads − 1` helpers that live as
 /// long as the pool. A one-row decode step hands work over ~270 times (every product,
 /// norm and attention per layer); waking a parked thread for each costs more than the work
 /// at one sequence, so helpers spin for a while after each job (as llama.cpp's and
-/// OpenMP's threads do; Swift cannot emit `pause`, which matters only to SMT siblings) and park on a condition variable only when no job
-/// has come for `spinNanoseconds`.
+/// OpenMP's threads do; Swift cannot emit `pause`, which matters only to SMT siblings) and
+/// park on a condition variable only when no job has come for `spinNanoseconds`.
 final class ThreadPool: @unchecked Sendable {
     let threads: Int
     /// How long a helper waits spinning before it parks: longer than the gaps inside a
@@ -20,22 +21,19 @@ final class ThreadPool: @unchecked Sendable {
     init(threads: Int) {
         self.threads = max(1, threads)
         state = State()
+        let state = state
         for index in 1..<self.threads {
-            var thread = pthread_t()
-            let start = Unmanaged.passRetained(HelperStart(state: state, index: index)).toOpaque()
-            let created = pthread_create(&thread, nil, { raw in
-                let start = Unmanaged<HelperStart>.fromOpaque(raw!).takeRetainedValue()
-                start.state.serve(index: start.index)
-                return nil
-            }, start)
-            precondition(created == 0, "cannot start a forward-pass thread: error \(created)")
-            helpers.append(thread)
+            do {
+                helpers.append(try PosixThread.start { state.serve(index: index) })
+            } catch {
+                preconditionFailure("cannot start a forward-pass thread: \(error)")
+            }
         }
     }
 
     deinit {
         state.stop()
-        for thread in helpers { pthread_join(thread, nil) }
+        helpers.forEach(PosixThread.join)
     }
 
     /// Runs `body(0)` … `body(threads − 1)` concurrently, `body(0)` on the calling thread,
@@ -61,16 +59,6 @@ final class ThreadPool: @unchecked Sendable {
         run { index in
             if index < slices { work((index * sliceSize)..<min(count, (index + 1) * sliceSize)) }
         }
-    }
-}
-
-/// What a helper thread is started with.
-private final class HelperStart {
-    let state: ThreadPool.State
-    let index: Int
-    init(state: ThreadPool.State, index: Int) {
-        self.state = state
-        self.index = index
     }
 }
 

@@ -1,3 +1,4 @@
+import ScribeCore
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import ScribeCore
 import Logging
 import Synchronization
 

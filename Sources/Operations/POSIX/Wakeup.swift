@@ -1,3 +1,4 @@
+import ScribeCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -18,7 +18,7 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable, Equatab
     }
 
     /// Captures the current `errno`; call it right after the failing call.
-    static func last(_ call: String, subject: String? = nil) -> SystemCallError {
+    public static func last(_ call: String, subject: String? = nil) -> SystemCallError {
         SystemCallError(call: call, errno: currentErrno(), subject: subject)
     }
 
@@ -29,7 +29,7 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable, Equatab
 }
 
 /// `errno` itself is a macro Swift cannot always see through; this reads it portably.
-func currentErrno() -> Int32 {
+public func currentErrno() -> Int32 {
     #if canImport(Glibc)
     return Glibc.errno
     #else
