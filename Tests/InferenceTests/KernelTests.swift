@@ -56,7 +56,19 @@ import Testing
     /// same f16 values, widened).
     @Test(arguments: [1, 2, 15, 16, 17, 100], [(64, KVCache.Precision.f32), (16, .f32), (72, .f32), (64, .f16), (72, .f16)])
     func attentionMatchesReference(length: Int, cache: (headSize: Int, precision: KVCache.Precision)) {
-        let (heads, kvHeads, blockSize, headSize) = (9, 3, 16, cache.headSize)
+        attentionMatchesReference(length: length, headSize: cache.headSize, precision: cache.precision, heads: 9, kvHeads: 3)
+    }
+
+    /// Query heads per kv head from 1 to 8: the kernels take up to three at a time, so
+    /// groups of 1, 2, 4 (2 + 2), 5 (3 + 2) and 8 (3 + 3 + 2) take every split.
+    @Test(arguments: [(6, 6), (8, 4), (4, 1), (10, 2), (16, 2)], [3, 37])
+    func attentionMatchesReferenceForEveryGroup(heads: (query: Int, kv: Int), length: Int) {
+        attentionMatchesReference(length: length, headSize: 64, precision: .f16, heads: heads.query, kvHeads: heads.kv)
+    }
+
+    func attentionMatchesReference(length: Int, headSize: Int, precision: KVCache.Precision, heads: Int, kvHeads: Int) {
+        let blockSize = 16
+        let cache = (headSize: headSize, precision: precision)
         let kvSize = kvHeads * headSize
         // Blocks deliberately out of order and not starting at zero.
         let blocks = (length + blockSize - 1) / blockSize
