@@ -42,6 +42,18 @@ import Testing
         #expect(x == original)
     }
 
+    /// Gates from -16 to 16: both tails, where the exponential saturates, and the middle.
+    @Test func gegluMatchesReference() {
+        let (rows, n) = (4, 1540)
+        var gateUp = Self.values(rows * 2 * n, seed: 21, scale: 16)
+        gateUp[0] = -40; gateUp[1] = 40; gateUp[2] = 0
+        var fast = [Float](repeating: 0, count: rows * n), reference = fast
+        GeGLU.apply(gateUp, into: &fast, rows: rows, n: n)
+        GeGLU.reference(gateUp, into: &reference, rows: rows, n: n)
+        // Relative to each value's size: the f32 exponential is good to a few ulps.
+        for (a, b) in zip(fast, reference) { #expect(abs(a - b) <= 2e-6 * max(1, abs(b))) }
+    }
+
     @Test func swigluMatchesReference() {
         let (rows, n) = (4, 1536)
         let gateUp = Self.values(rows * 2 * n, seed: 20, scale: 8)
@@ -66,7 +78,15 @@ import Testing
         attentionMatchesReference(length: length, headSize: 64, precision: .f16, heads: heads.query, kvHeads: heads.kv)
     }
 
-    func attentionMatchesReference(length: Int, headSize: Int, precision: KVCache.Precision, heads: Int, kvHeads: Int) {
+    /// Sliding-window layers attend the last positions only, from `start` on.
+    @Test(arguments: [(37, 5), (100, 99), (100, 36)])
+    func attentionOverAWindowMatchesReference(range: (length: Int, start: Int)) {
+        attentionMatchesReference(length: range.length, headSize: 64, precision: .f16, heads: 4, kvHeads: 1,
+                                  start: range.start, scale: 0.3)
+    }
+
+    func attentionMatchesReference(length: Int, headSize: Int, precision: KVCache.Precision, heads: Int, kvHeads: Int,
+                                   start: Int = 0, scale: Float? = nil) {
         let blockSize = 16
         let cache = (headSize: headSize, precision: precision)
         let kvSize = kvHeads * headSize
@@ -87,13 +107,13 @@ import Testing
         table.withUnsafeBufferPointer { table in
             keys.withUnsafeBytes { keys in
                 values.withUnsafeBytes { values in
-                    let context = Attention.Context(length: length, blockTable: table.baseAddress!, blockSize: blockSize,
-                                                    keys: keys.baseAddress!, values: values.baseAddress!,
+                    let context = Attention.Context(length: length, start: start, blockTable: table.baseAddress!,
+                                                    blockSize: blockSize, keys: keys.baseAddress!, values: values.baseAddress!,
                                                     precision: cache.precision)
                     Attention.attend(query: query, context: context, heads: heads, kvHeads: kvHeads,
-                                     headSize: headSize, scores: &scores, slots: &slotScratch, output: &fast)
+                                     headSize: headSize, scale: scale, scores: &scores, slots: &slotScratch, output: &fast)
                     Attention.reference(query: query, context: context, heads: heads, kvHeads: kvHeads,
-                                        headSize: headSize, output: &reference)
+                                        headSize: headSize, scale: scale.map(Double.init), output: &reference)
                 }
             }
         }

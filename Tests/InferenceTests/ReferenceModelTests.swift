@@ -85,7 +85,8 @@ import TestSupport
 
     /// Greedy decoding of many prompts at once: every step has one row per unfinished sequence
     /// (the first step has whole prompts), each sequence with its own blocks.
-    static func greedyBatched(_ context: InferenceContext, prompts: [[TokenID]], steps: Int) throws -> [[TokenID]] {
+    static func greedyBatched(_ context: InferenceContext, prompts: [[TokenID]], steps: Int,
+                              endOfGeneration: Set<TokenID> = endOfGeneration) throws -> [[TokenID]] {
         let blocksPerSequence = 128
         let tables = prompts.indices.map { s in (0..<blocksPerSequence).map { Int32(s * blocksPerSequence + $0) } }
         var generated = [[TokenID]](repeating: [], count: prompts.count)

@@ -4,11 +4,12 @@ import Testing
 import TestSupport
 
 /// The forward pass of tiny random-weight `qwen2` (q/k/v biases, NEOX RoPE, separate output
-/// head) and `llama` (permuted q/k, adjacent-pair RoPE, tied head) models against
+/// head), `llama` (permuted q/k, adjacent-pair RoPE, tied head) and `gemma3` (scaled
+/// embeddings, q/k and output norms, GELU, sliding windows) models against
 /// Tests/Fixtures/tiny-model/reference.py, a float64 NumPy implementation written as
 /// Hugging Face computes these models.
 @Suite struct TinyModelReferenceTests {
-    /// f32 against f64 through two layers; logits are of order 1 to 5.
+    /// f32 against f64 through two (gemma3: seven) layers; logits are of order 1 to 5.
     static let tolerance = 1e-4
 
     static func context(_ model: Model, blockSize: Int = 4, blockCount: Int = 16) -> InferenceContext {
@@ -26,19 +27,26 @@ import TestSupport
         return worst
     }
 
-    @Test(arguments: ["qwen2", "llama"])
+    @Test(arguments: ["qwen2", "llama", "gemma3"])
     func configurationFollowsTheArchitecture(_ architecture: String) throws {
         let fixture = try TinyModel.fixture(architecture)
         let config = try fixture.load().config
         #expect(config.architecture.rawValue == architecture)
-        #expect(config.ropeStyle == (architecture == "qwen2" ? .halves : .adjacentPairs))
+        #expect(config.ropeStyle == (architecture == "llama" ? .adjacentPairs : .halves))
         #expect(config.attentionBias == (architecture == "qwen2"))
-        #expect(config.headSize == fixture.embedding / fixture.heads && config.kvHeadCount == fixture.kv_heads)
+        #expect(config.headSize == fixture.head_size ?? fixture.embedding / fixture.heads)
+        #expect(config.kvHeadCount == fixture.kv_heads)
+        #expect(config.slidingWindow == fixture.sliding_window)
+        #expect(config.activation == (architecture == "gemma3" ? .geluTanh : .silu))
+        if architecture == "gemma3" {
+            #expect(config.slidingRopeBase == fixture.rope_base_swa)
+            #expect((0..<fixture.layers).map { config.slides(layer: $0) } == [true, true, true, true, true, false, true])
+        }
         #expect(config.vocabularySize == fixture.vocab)
     }
 
     /// Each sequence alone, the whole of it in one call, logits at every position.
-    @Test(arguments: ["qwen2", "llama"])
+    @Test(arguments: ["qwen2", "llama", "gemma3"])
     func wholeSequencesMatchTheReference(_ architecture: String) throws {
         let fixture = try TinyModel.fixture(architecture)
         let model = try fixture.load()
@@ -58,7 +66,7 @@ import TestSupport
 
     /// All sequences at once in calls of uneven chunks — a prompt chunk of one next to single
     /// decode rows of others — over scattered cache blocks of 4 positions.
-    @Test(arguments: ["qwen2", "llama"])
+    @Test(arguments: ["qwen2", "llama", "gemma3"])
     func chunkedMixedBatchesMatchTheReference(_ architecture: String) throws {
         let fixture = try TinyModel.fixture(architecture)
         let model = try fixture.load()
@@ -90,9 +98,10 @@ import TestSupport
         #expect(worst < Self.tolerance)
     }
 
-    /// The fixture can tell the conventions apart: with the other RoPE pairing, or without
-    /// qwen2's biases, the logits miss the reference by far more than the tolerance.
-    @Test(arguments: ["qwen2", "llama"])
+    /// The fixture can tell the conventions apart: with the other RoPE pairing, without
+    /// qwen2's biases, or with gemma3's layers all global or all on one RoPE base, the logits
+    /// miss the reference by far more than the tolerance.
+    @Test(arguments: ["qwen2", "llama", "gemma3"])
     func theWrongConventionMissesTheReference(_ architecture: String) throws {
         let fixture = try TinyModel.fixture(architecture)
         let sequence = try #require(fixture.sequences.max { $0.tokens.count < $1.tokens.count })
@@ -108,6 +117,13 @@ import TestSupport
                 unbiased.attentionBias = false
                 variants.append(unbiased)
             }
+            if correct.slidingWindow != nil {
+                var global = correct
+                global.slidingWindow = nil
+                var oneBase = correct
+                oneBase.slidingRopeBase = correct.ropeBase
+                variants += [global, oneBase]
+            }
             for config in variants {
                 let model = Model(config: config, weights: try ModelWeights(gguf: file, config: config),
                                   tokenizer: try Tokenizer(gguf: file), chatTemplate: .failure(.unknownTemplate("none")),
@@ -117,8 +133,10 @@ import TestSupport
                 }
                 let logits = try Self.context(model).decode(Batch(rows: rows, blockTables: [(0..<16).map { Int32($0) }]))
                 let miss = Self.difference(logits, sequence.logits)
-                print("\(architecture) with rope \(config.ropeStyle), bias \(config.attentionBias): max |logit - reference| \(miss)")
-                #expect(miss > 100 * Self.tolerance, "rope \(config.ropeStyle), bias \(config.attentionBias)")
+                let variant = "rope \(config.ropeStyle), bias \(config.attentionBias), window \(config.slidingWindow ?? 0), "
+                    + "sliding base \(config.slidingRopeBase)"
+                print("\(architecture) with \(variant): max |logit - reference| \(miss)")
+                #expect(miss > 100 * Self.tolerance, "\(variant)")
             }
         }
     }

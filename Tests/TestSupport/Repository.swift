@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// Paths inside the checkout, found from this file's location.
 public enum Repository {
@@ -13,10 +14,13 @@ public enum Repository {
     public static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The cached reference model (fetched by Ops/setup), or nil when it is absent.
-    public static var referenceModelPath: String? {
-        let home = environment["SCRIBE_HOME"].map { $0 + "/models" }
-            ?? (environment["HOME"] ?? "/root") + "/.cache/scribe/models"
-        let path = home + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+    public static var referenceModelPath: String? { cachedModel(ModelCache.referenceModelFile) }
+
+    /// The cached Gemma 3 270M file (fetched by Ops/setup), or nil when it is absent.
+    public static var gemmaModelPath: String? { cachedModel(ModelCache.gemmaModelFile) }
+
+    static func cachedModel(_ file: String) -> String? {
+        let path = ModelCache.directory(environment: environment) + "/" + file
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 }

@@ -31,6 +31,10 @@ public struct TinyModel: Decodable, Sendable {
     public var rope_base: Double
     public var epsilon: Double
     public var tied: Bool
+    /// gemma3: heads wider than embedding / heads, and sliding-window layers.
+    public var head_size: Int?
+    public var sliding_window: Int?
+    public var rope_base_swa: Double?
     public var tensors: [TensorRecipe]
     public var sequences: [Sequence]
 
@@ -54,6 +58,12 @@ public struct TinyModel: Decodable, Sendable {
         builder.set("\(arch).attention.head_count_kv", .uint32(UInt32(kv_heads)))
         builder.set("\(arch).rope.freq_base", .float32(Float(rope_base)))
         builder.set("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(epsilon)))
+        if let head_size {
+            builder.set("\(arch).attention.key_length", .uint32(UInt32(head_size)))
+            builder.set("\(arch).attention.value_length", .uint32(UInt32(head_size)))
+        }
+        if let sliding_window { builder.set("\(arch).attention.sliding_window", .uint32(UInt32(sliding_window))) }
+        if let rope_base_swa { builder.set("\(arch).rope.freq_base_swa", .float32(Float(rope_base_swa))) }
         let vocabulary = Self.vocabulary(count: vocab)
         builder.set("tokenizer.ggml.model", .string("gpt2"))
         builder.set("tokenizer.ggml.pre", .string(arch == "qwen2" ? "qwen2" : "llama-bpe"))

@@ -9,8 +9,10 @@ import _Builtin_intrinsics.intel
 public enum Attention {
     /// Where one row's keys and values live in the cache.
     public struct Context {
-        /// Positions 0..<length are attended (the row's own position is length - 1).
+        /// Positions start..<length are attended (the row's own position is length - 1);
+        /// start > 0 in sliding-window layers.
         public var length: Int
+        public var start: Int
         /// Cache slot of position t: blockTable[t / blockSize] · blockSize + t % blockSize.
         public var blockTable: UnsafePointer<Int32>
         public var blockSize: Int
@@ -19,9 +21,11 @@ public enum Attention {
         public var values: UnsafeRawPointer
         public var precision: KVCache.Precision
 
-        public init(length: Int, blockTable: UnsafePointer<Int32>, blockSize: Int,
+        public init(length: Int, start: Int = 0, blockTable: UnsafePointer<Int32>, blockSize: Int,
                     keys: UnsafeRawPointer, values: UnsafeRawPointer, precision: KVCache.Precision = .f32) {
+            precondition(start >= 0 && start < length)
             self.length = length
+            self.start = start
             self.blockTable = blockTable
             self.blockSize = blockSize
             self.keys = keys
@@ -43,32 +47,34 @@ public enum Attention {
 
     /// query: (heads, headSize); output: (heads, headSize); headSize a multiple of 8.
     /// scores: scratch of at least heads · context.length floats; slots: of context.length.
+    /// scale: multiplies q·k, 1/√headSize when nil.
     /// Every score and output element is summed in an order fixed by its position alone.
     @inline(__always)
     public static func attend(
-        query: UnsafePointer<Float>, context: Context, heads: Int, kvHeads: Int, headSize: Int,
+        query: UnsafePointer<Float>, context: Context, heads: Int, kvHeads: Int, headSize: Int, scale: Float? = nil,
         scores: UnsafeMutablePointer<Float>, slots: UnsafeMutablePointer<Int>, output: UnsafeMutablePointer<Float>
     ) {
+        let scale = scale ?? 1 / Float(headSize).squareRoot()
         switch context.precision {
         case .f32:
             attend(F32Lanes.self, query: query, context: context, heads: heads, kvHeads: kvHeads, headSize: headSize,
-                   scores: scores, slots: slots, output: output)
+                   scale: scale, scores: scores, slots: slots, output: output)
         case .f16:
             attend(F16Lanes.self, query: query, context: context, heads: heads, kvHeads: kvHeads, headSize: headSize,
-                   scores: scores, slots: slots, output: output)
+                   scale: scale, scores: scores, slots: slots, output: output)
         }
     }
 
     @inline(__always)
     static func attend<Lanes: CacheLanes>(
         _ lanes: Lanes.Type, query: UnsafePointer<Float>, context: Context, heads: Int, kvHeads: Int, headSize: Int,
-        scores: UnsafeMutablePointer<Float>, slots: UnsafeMutablePointer<Int>, output: UnsafeMutablePointer<Float>
+        scale: Float, scores: UnsafeMutablePointer<Float>, slots: UnsafeMutablePointer<Int>, output: UnsafeMutablePointer<Float>
     ) {
         let group = heads / kvHeads
         let kvSize = kvHeads * headSize
-        let length = context.length
-        let scale = 1 / Float(headSize).squareRoot()
-        for t in 0..<length { slots[t] = context.slot(t) * kvSize }
+        // From here on, position t means context position start + t.
+        let length = context.length - context.start
+        for t in 0..<length { slots[t] = context.slot(context.start + t) * kvSize }
         // Every kv head of a position in turn, so each block of the cache is read front to
         // back (the prefetcher follows it) and each key and value once for the query heads
         // that share it.
@@ -229,26 +235,27 @@ public enum Attention {
 
     /// Plain version kept as the reference: one head at a time, f64 throughout.
     public static func reference(
-        query: UnsafePointer<Float>, context: Context, heads: Int, kvHeads: Int, headSize: Int,
+        query: UnsafePointer<Float>, context: Context, heads: Int, kvHeads: Int, headSize: Int, scale: Double? = nil,
         output: UnsafeMutablePointer<Float>
     ) {
         let kvSize = kvHeads * headSize
+        let positions = Array(context.start..<context.length)
         for head in 0..<heads {
             let kvHead = head / (heads / kvHeads)
-            var scores = [Double](repeating: 0, count: context.length)
-            for t in 0..<context.length {
+            var scores = [Double](repeating: 0, count: positions.count)
+            for (index, t) in positions.enumerated() {
                 let key = context.slot(t) * kvSize + kvHead * headSize
                 var dot = 0.0
                 for i in 0..<headSize { dot += Double(query[head * headSize + i]) * Double(context.element(context.keys, key + i)) }
-                scores[t] = dot / Double(headSize).squareRoot()
+                scores[index] = dot * (scale ?? 1 / Double(headSize).squareRoot())
             }
             let maximum = scores.max() ?? 0
             let exps = scores.map { exp($0 - maximum) }
             let total = exps.reduce(0, +)
             for i in 0..<headSize {
                 var sum = 0.0
-                for t in 0..<context.length {
-                    sum += exps[t] / total * Double(context.element(context.values, context.slot(t) * kvSize + kvHead * headSize + i))
+                for (index, t) in positions.enumerated() {
+                    sum += exps[index] / total * Double(context.element(context.values, context.slot(t) * kvSize + kvHead * headSize + i))
                 }
                 output[head * headSize + i] = Float(sum)
             }

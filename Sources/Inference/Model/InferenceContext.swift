@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a forward call was refused. The engine builds batches, so these mean a bug there,
 /// but a worker reports them instead of crashing.
 public struct InferenceError: Error, CustomStringConvertible, Sendable {
@@ -56,6 +60,8 @@ public final class InferenceContext {
     public let cache: KVCache
     public let maxRows: Int
     private let rope: RoPE
+    /// The sliding-window layers' RoPE, when their base differs.
+    private let slidingRope: RoPE
     private let state: RunState
     private let pool: ThreadPool
     private let product: WeightProduct
@@ -76,6 +82,9 @@ public final class InferenceContext {
         let config = model.config
         rope = RoPE(dimensions: config.ropeDimensions, base: config.ropeBase, style: config.ropeStyle,
                     maxPositions: config.contextLength)
+        slidingRope = config.slidingWindow == nil || config.slidingRopeBase == config.ropeBase ? rope
+            : RoPE(dimensions: config.ropeDimensions, base: config.slidingRopeBase, style: config.ropeStyle,
+                   maxPositions: config.contextLength)
         BLAS.setThreadCount(1)
         let layout: ProductLayout? = switch model.weights.layout {
         case .panels, .nibblePanels: nil
@@ -148,23 +157,30 @@ public final class InferenceContext {
 
         for (r, row) in batch.rows[range].enumerated() {
             weights.tokenEmbedding.copyRow(Int(row.token), into: x + r * d)
+            if let scale = config.embeddingScale {
+                for i in 0..<d { x[r * d + i] *= scale }
+            }
         }
         for (layerIndex, layer) in weights.layers.enumerated() {
-            // Attention block.
+            // Attention block: x += attention(norm(x)) · Woᵀ, the sum normalized first in gemma.
             normalize(x, weight: layer.attentionNorm, into: xn, rows: rows)
             product(rows: rows, x: xn, weights: layer.qkv, into: state.qkv.pointer)
             storeKeysAndValues(batch, range: range, layer: layer, layerIndex: layerIndex)
             attend(batch, range: range, layerIndex: layerIndex)
-            // x += attention · Woᵀ
-            product(rows: rows, x: state.attention.pointer, weights: layer.attentionOutput, into: x, accumulate: true)
-            // Feed-forward block: x += (silu(xn·Wgᵀ) · xn·Wuᵀ) · Wdᵀ
+            addToResidual(rows: rows, x: state.attention.pointer, weights: layer.attentionOutput, norm: layer.postAttentionNorm)
+            // Feed-forward block: x += (act(xn·Wgᵀ) · xn·Wuᵀ) · Wdᵀ, likewise.
             normalize(x, weight: layer.feedForwardNorm, into: xn, rows: rows)
             product(rows: rows, x: xn, weights: layer.gateUp, into: state.gateUp.pointer)
             let ff = config.feedForwardSize, gateUp = state.gateUp.pointer, hidden = state.hidden.pointer
+            let activation = config.activation
             pool.slices(rows) { part in
-                SwiGLU.apply(gateUp + part.lowerBound * 2 * ff, into: hidden + part.lowerBound * ff, rows: part.count, n: ff)
+                let gates = gateUp + part.lowerBound * 2 * ff, out = hidden + part.lowerBound * ff
+                switch activation {
+                case .silu: SwiGLU.apply(gates, into: out, rows: part.count, n: ff)
+                case .geluTanh: GeGLU.apply(gates, into: out, rows: part.count, n: ff)
+                }
             }
-            product(rows: rows, x: state.hidden.pointer, weights: layer.down, into: x, accumulate: true)
+            addToResidual(rows: rows, x: state.hidden.pointer, weights: layer.down, norm: layer.postFeedForwardNorm)
         }
         // Output head, only for the rows that want logits.
         var wanted: [Int] = []
@@ -175,8 +191,33 @@ public final class InferenceContext {
         }
         if !wanted.isEmpty {
             product(rows: wanted.count, x: xn, weights: weights.output, into: state.logits.pointer)
+            if let cap = config.logitSoftCap {
+                let logits = state.logits.pointer, vocabulary = config.vocabularySize
+                pool.slices(wanted.count) { part in
+                    for i in (part.lowerBound * vocabulary)..<(part.upperBound * vocabulary) {
+                        logits[i] = cap * tanh(logits[i] / cap)
+                    }
+                }
+            }
         }
         return wanted
+    }
+
+    /// x (rows, d) += input · weightsᵀ, or += RMSNorm(input · weightsᵀ) when the block's
+    /// output is normalized (gemma). The normalized input `xn` is free by then, so it holds
+    /// the block's output.
+    private func addToResidual(rows: Int, x input: UnsafeMutablePointer<Float>, weights: WeightMatrix, norm: Matrix?) {
+        let x = state.x.pointer
+        guard let norm else {
+            product(rows: rows, x: input, weights: weights, into: x, accumulate: true)
+            return
+        }
+        let d = model.config.embeddingSize, xn = state.xn.pointer
+        product(rows: rows, x: input, weights: weights, into: xn)
+        normalize(xn, weight: norm, into: xn, rows: rows)
+        pool.slices(rows) { part in
+            for i in (part.lowerBound * d)..<(part.upperBound * d) { x[i] += xn[i] }
+        }
     }
 
     /// xn (rows, d) ← RMSNorm of x (rows, d), rows split between the threads.
@@ -188,12 +229,13 @@ public final class InferenceContext {
         }
     }
 
-    /// Adds biases, rotates q and k, and writes each row's k and v into its cache slot;
+    /// Adds biases, normalizes q and k heads (gemma), rotates q and k, and writes each row's k and v into its cache slot;
     /// rows split between the threads (each writes only its own slots).
     private func storeKeysAndValues(_ batch: Batch, range: Range<Int>, layer: LayerWeights, layerIndex: Int) {
         let config = model.config
         let qkvSize = config.querySize + 2 * config.kvSize
         let keys = cache.keys(layer: layerIndex), values = cache.values(layer: layerIndex)
+        let rope = config.slides(layer: layerIndex) ? slidingRope : rope
         pool.slices(range.count) { part in
             for r in part {
                 let row = batch.rows[range.lowerBound + r]
@@ -202,6 +244,12 @@ public final class InferenceContext {
                     for i in 0..<qkvSize { qkv[i] += bias.pointer[i] }
                 }
                 let query = qkv, key = qkv + config.querySize, value = key + config.kvSize
+                if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+                    RMSNorm.apply(query, weight: queryNorm.pointer, into: query, rows: config.headCount, n: config.headSize,
+                                  epsilon: config.normEpsilon)
+                    RMSNorm.apply(key, weight: keyNorm.pointer, into: key, rows: config.kvHeadCount, n: config.headSize,
+                                  epsilon: config.normEpsilon)
+                }
                 rope.rotate(query, heads: config.headCount, headSize: config.headSize, position: row.position)
                 rope.rotate(key, heads: config.kvHeadCount, headSize: config.headSize, position: row.position)
                 let table = batch.blockTables[row.sequence]
@@ -215,7 +263,8 @@ public final class InferenceContext {
     /// Attention for every row, rows spread over `threads` threads.
     private func attend(_ batch: Batch, range: Range<Int>, layerIndex: Int) {
         let job = AttentionJob(
-            config: model.config, rows: Array(batch.rows[range]), blockTables: batch.blockTables,
+            config: model.config, window: model.config.slides(layer: layerIndex) ? model.config.slidingWindow : nil,
+            rows: Array(batch.rows[range]), blockTables: batch.blockTables,
             blockSize: cache.blockSize, keys: cache.keys(layer: layerIndex), values: cache.values(layer: layerIndex),
             precision: cache.precision,
             qkv: state.qkv.pointer, output: state.attention.pointer, scores: state.scores.pointer,
@@ -232,6 +281,8 @@ public final class InferenceContext {
 /// writes only that row's output and its own scores scratch.
 private struct AttentionJob: @unchecked Sendable {
     let config: ModelConfig
+    /// Positions a row attends in a sliding-window layer; nil: all before it.
+    let window: Int?
     let rows: [Batch.Row]
     let blockTables: [[Int32]]
     let blockSize: Int
@@ -252,11 +303,12 @@ private struct AttentionJob: @unchecked Sendable {
             let row = rows[r]
             blockTables[row.sequence].withUnsafeBufferPointer { table in
                 let context = Attention.Context(
-                    length: row.position + 1, blockTable: table.baseAddress!, blockSize: blockSize,
+                    length: row.position + 1, start: window.map { max(0, row.position + 1 - $0) } ?? 0,
+                    blockTable: table.baseAddress!, blockSize: blockSize,
                     keys: keys, values: values, precision: precision)
                 Attention.attend(
                     query: qkv + r * qkvSize, context: context, heads: config.headCount,
-                    kvHeads: config.kvHeadCount, headSize: config.headSize,
+                    kvHeads: config.kvHeadCount, headSize: config.headSize, scale: config.attentionScale,
                     scores: scores + thread * scoresPerThread, slots: slots + thread * config.contextLength,
                     output: output + r * config.querySize)
             }

@@ -4,8 +4,9 @@ public final class Model: Sendable {
     public let config: ModelConfig
     public let weights: ModelWeights
     public let tokenizer: Tokenizer
-    /// The chat template named by `tokenizer.chat_template`; an error when the file has none
-    /// or an unknown one, which fails chat requests only.
+    /// The chat template named by `tokenizer.chat_template`, or Gemma's for a gemma3 file
+    /// without one; an error when the file has none or an unknown one, which fails chat
+    /// requests only.
     public let chatTemplate: Result<ChatTemplate, ChatTemplateError>
     /// `general.name`, or the file name.
     public let name: String
@@ -27,6 +28,9 @@ public final class Model: Sendable {
             do { template = .success(try ChatTemplate.detect(from: source)) } catch let error as ChatTemplateError {
                 template = .failure(error)
             }
+        } else if config.architecture == .gemma3 {
+            // Gemma files often carry no template; the family has one turn format.
+            template = .success(ChatTemplate(family: .gemma))
         } else {
             template = .failure(.unknownTemplate("(the model file has no tokenizer.chat_template)"))
         }

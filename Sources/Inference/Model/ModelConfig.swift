@@ -2,6 +2,18 @@
 public struct ModelConfig: Sendable, Equatable {
     public enum Architecture: String, Sendable, CaseIterable {
         case llama, qwen2
+        /// Gemma 3 as llama.cpp computes it: embeddings scaled by √d, per-head q/k norms,
+        /// norms after attention and the feed-forward block too, GELU gating, and five
+        /// sliding-window layers to one global.
+        case gemma3
+    }
+
+    /// The gate of the feed-forward block: h = act(gate) · up.
+    public enum Activation: Sendable, Equatable {
+        /// silu(x) = x · sigmoid(x) (llama, qwen2).
+        case silu
+        /// GELU, tanh approximation (gemma).
+        case geluTanh
     }
 
     /// Which pairs of a head's dimensions RoPE rotates together.
@@ -30,6 +42,29 @@ public struct ModelConfig: Sendable, Equatable {
     public var normEpsilon: Float
     /// Whether q/k/v projections carry biases (qwen2).
     public var attentionBias: Bool
+    public var activation: Activation = .silu
+    /// Multiplies token embeddings as they enter the first layer (gemma: √d).
+    public var embeddingScale: Float?
+    /// Scores are q·k times this; 1/√headSize unless the architecture says otherwise.
+    public var attentionScale: Float
+    /// Gemma's extras: RMSNorm of each q and k head, and of each block's output before it is
+    /// added to the residual stream.
+    public var headNorms = false
+    public var outputNorms = false
+    /// Positions a sliding-window layer attends: the row's own and the `slidingWindow - 1`
+    /// before it. nil: every layer is global.
+    public var slidingWindow: Int?
+    /// Every `slidingWindowPeriod`-th layer (the last of each period) is global, the rest slide.
+    public var slidingWindowPeriod = 1
+    /// RoPE base of the sliding-window layers.
+    public var slidingRopeBase: Double = 10_000
+    /// Logits become cap · tanh(logit / cap) when set.
+    public var logitSoftCap: Float?
+
+    /// Whether layer `index` attends only the last `slidingWindow` positions.
+    public func slides(layer index: Int) -> Bool {
+        slidingWindow != nil && index % slidingWindowPeriod < slidingWindowPeriod - 1
+    }
 
     /// Width of K and V rows: all KV heads of one position.
     public var kvSize: Int { kvHeadCount * headSize }
@@ -57,6 +92,7 @@ public struct ModelConfig: Sendable, Equatable {
         self.ropeDimensions = ropeDimensions
         self.normEpsilon = normEpsilon
         self.attentionBias = attentionBias
+        attentionScale = 1 / Float(headSize).squareRoot()
     }
 
     /// Reads `<arch>.*` keys; a missing or inconsistent value is a `GGUFError` naming the key.
@@ -92,11 +128,50 @@ public struct ModelConfig: Sendable, Equatable {
             vocabularySize: embedding.shape[1],
             contextLength: try int("context_length"),
             ropeBase: file.metadata[prefix + "rope.freq_base"]?.double ?? 10_000,
-            ropeStyle: architecture == .qwen2 ? .halves : .adjacentPairs,
+            ropeStyle: architecture == .llama ? .adjacentPairs : .halves,
             ropeDimensions: file.metadata[prefix + "rope.dimension_count"]?.int ?? headSize,
             normEpsilon: Float(try file.double(prefix + "attention.layer_norm_rms_epsilon")),
             attentionBias: file.tensor(named: "blk.0.attn_q.bias") != nil)
+        if architecture == .gemma3 { try readGemma3(file, prefix: prefix) }
         try validate(file: file.path)
+    }
+
+    /// Gemma 3 as llama.cpp reads it (its `load_arch_hparams`): with a sliding window, five
+    /// layers of six slide (or every `sliding_window_pattern`-th is global) with RoPE base
+    /// `rope.freq_base_swa` (10,000); the attention scale of the model's size.
+    private mutating func readGemma3(_ file: GGUFFile, prefix: String) throws {
+        // Keys that change the arithmetic in ways Scribe does not implement are refused by name.
+        for key in ["rope.scaling.type", "rope.scaling.factor", "attn_logit_softcapping"]
+        where file.metadata[prefix + key] != nil {
+            throw GGUFError(file: file.path, offset: 0, reason: "\(prefix)\(key) is set; Scribe does not implement it")
+        }
+        if let valueLength = file.metadata[prefix + "attention.value_length"]?.int, valueLength != headSize {
+            throw GGUFError(file: file.path, offset: 0, reason:
+                "\(prefix)attention.value_length \(valueLength) differs from key_length \(headSize); Scribe does not implement it")
+        }
+        activation = .geluTanh
+        embeddingScale = Float(embeddingSize).squareRoot()
+        headNorms = true
+        outputNorms = true
+        if let window = file.metadata[prefix + "attention.sliding_window"]?.int, window > 0 {
+            slidingWindow = window
+            let patternKey = prefix + "attention.sliding_window_pattern"
+            if let pattern = file.metadata[patternKey] {
+                guard let period = pattern.int, period > 0 else {
+                    throw GGUFError(file: file.path, offset: 0, reason:
+                        "\(patternKey) is not a positive integer; Scribe implements only a period of layers")
+                }
+                slidingWindowPeriod = period
+            } else {
+                slidingWindowPeriod = 6
+            }
+            slidingRopeBase = file.metadata[prefix + "rope.freq_base_swa"]?.double ?? 10_000
+        }
+        if let cap = file.metadata[prefix + "final_logit_softcapping"]?.double, cap != 0 {
+            logitSoftCap = Float(cap)
+        }
+        // The 27B model scales by its width per query head, the others by the head size.
+        attentionScale = 1 / Float(layerCount == 62 ? embeddingSize / headCount : headSize).squareRoot()
     }
 
     private func validate(file: String) throws {
@@ -110,5 +185,6 @@ public struct ModelConfig: Sendable, Equatable {
                   "head size \(headSize) must be a multiple of 8 and rope dimensions \(ropeDimensions) even, within the head")
         try check(contextLength > 0, "\(architecture.rawValue).context_length must be positive")
         try check(normEpsilon > 0 && normEpsilon < 1, "RMS norm epsilon \(normEpsilon) is out of range")
+        try check((slidingWindow ?? 1) > 0, "\(architecture.rawValue).attention.sliding_window must be positive")
     }
 }

@@ -49,11 +49,18 @@ struct LayerWeights: @unchecked Sendable {
     /// q, k and v projections stacked so one product computes all three.
     var qkv: WeightMatrix  // (nh·hs + 2·nkv·hs, d)
     var qkvBias: Matrix?  // (1, nh·hs + 2·nkv·hs), qwen2 only
+    /// RMSNorm weights of each q and k head, gemma only.
+    var queryNorm: Matrix?  // (1, hs)
+    var keyNorm: Matrix?  // (1, hs)
     var attentionOutput: WeightMatrix  // (d, nh·hs)
+    /// RMSNorm of the attention block's output before the residual add, gemma only.
+    var postAttentionNorm: Matrix?  // (1, d)
     var feedForwardNorm: Matrix  // (1, d)
     /// gate and up projections stacked: one product, then silu(gate) · up.
     var gateUp: WeightMatrix  // (2·ff, d)
     var down: WeightMatrix  // (d, ff)
+    /// RMSNorm of the feed-forward block's output before the residual add, gemma only.
+    var postFeedForwardNorm: Matrix?  // (1, d)
 }
 
 /// All weights of a model, dequantized to f32 once at load (llama2.c's `TransformerWeights`),
@@ -91,7 +98,8 @@ public final class ModelWeights: @unchecked Sendable {
         }
         add(tokenEmbedding.storage); add(outputNorm.storage); add(output.storage)
         for layer in layers {
-            [layer.attentionNorm, layer.qkvBias, layer.feedForwardNorm].forEach { add($0?.storage) }
+            [layer.attentionNorm, layer.qkvBias, layer.queryNorm, layer.keyNorm, layer.postAttentionNorm,
+             layer.feedForwardNorm, layer.postFeedForwardNorm].forEach { add($0?.storage) }
             [layer.qkv, layer.attentionOutput, layer.gateUp, layer.down].forEach { add($0.storage) }
         }
         return buffers.values.reduce(0, +)
@@ -116,12 +124,20 @@ public final class ModelWeights: @unchecked Sendable {
                 qkv: try loader.weights(qkvParts.map { (prefix + $0.0 + ".weight", $0.1) }, columns: d),
                 qkvBias: config.attentionBias
                     ? try loader.concatenated(qkvParts.map { (prefix + $0.0 + ".bias", $0.1) }) : nil,
+                queryNorm: config.headNorms
+                    ? try loader.matrix(prefix + "attn_q_norm.weight", rows: 1, columns: config.headSize) : nil,
+                keyNorm: config.headNorms
+                    ? try loader.matrix(prefix + "attn_k_norm.weight", rows: 1, columns: config.headSize) : nil,
                 attentionOutput: try loader.weights(prefix + "attn_output.weight", rows: d, columns: config.querySize),
+                postAttentionNorm: config.outputNorms
+                    ? try loader.matrix(prefix + "post_attention_norm.weight", rows: 1, columns: d) : nil,
                 feedForwardNorm: try loader.matrix(prefix + "ffn_norm.weight", rows: 1, columns: d),
                 gateUp: try loader.weights(
                     [(prefix + "ffn_gate.weight", config.feedForwardSize), (prefix + "ffn_up.weight", config.feedForwardSize)],
                     columns: d),
-                down: try loader.weights(prefix + "ffn_down.weight", rows: d, columns: config.feedForwardSize)))
+                down: try loader.weights(prefix + "ffn_down.weight", rows: d, columns: config.feedForwardSize),
+                postFeedForwardNorm: config.outputNorms
+                    ? try loader.matrix(prefix + "post_ffw_norm.weight", rows: 1, columns: d) : nil))
         }
         self.init(
             tokenEmbedding: embedding,
