@@ -10,6 +10,34 @@ enum TileRecord {
             : record.loadUnaligned(fromByteOffset: field, as: __m512.self)
     }
 
+    /// A tile's four rows (the last repeated when there are fewer): codes, scales and sums of
+    /// each, so the loops index them without multiplying rows by blocks again.
+    struct Rows {
+        let codes: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer)
+        let scales: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+        let sums: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+
+        @inline(__always)
+        init(_ t: PanelTile) {
+            let last = t.rows &- 1
+            func row(_ r: Int) -> Int { Swift.min(r, last) &* t.blocks }
+            let (r0, r1, r2, r3) = (0, row(1), row(2), row(3))
+            let codes = UnsafeRawPointer(t.codes)
+            self.codes = (codes, codes + r1 &* 32, codes + r2 &* 32, codes + r3 &* 32)
+            scales = (t.scales, t.scales + r1, t.scales + r2, t.scales + r3)
+            sums = (t.sums + r0, t.sums + r1, t.sums + r2, t.sums + r3)
+        }
+
+        /// The four codes of each row at `byte` as broadcast 32-bit words.
+        @inline(__always)
+        func words(_ byte: Int) -> (__m512i, __m512i, __m512i, __m512i) {
+            (_mm512_set1_epi32(codes.0.loadUnaligned(fromByteOffset: byte, as: Int32.self)),
+             _mm512_set1_epi32(codes.1.loadUnaligned(fromByteOffset: byte, as: Int32.self)),
+             _mm512_set1_epi32(codes.2.loadUnaligned(fromByteOffset: byte, as: Int32.self)),
+             _mm512_set1_epi32(codes.3.loadUnaligned(fromByteOffset: byte, as: Int32.self)))
+        }
+    }
+
     /// Stores (or adds) rows 0..<t.rows of the tile's 16 outputs per row.
     @inline(__always)
     static func store(_ t: PanelTile, _ y0: __m512, _ y1: __m512, _ y2: __m512, _ y3: __m512) {

@@ -61,6 +61,16 @@ import Testing
         }
         // Halves round to even: 12.5 → 12 with scale 1 (max |x| = 127).
         #expect(quantized.codes[96 + 28] == 12 && quantized.codes[96 + 29] == 14)
+        // Offset codes (for the VNNI byte tile) are q + 128 as unsigned bytes; scales and sums unchanged.
+        let offset = QuantizedActivations(maxRows: rows, maxColumns: k)
+        offset.quantize(rows: rows, k: k, x: x.pointer, offsetCodes: true, pool: ThreadPool(threads: 2))
+        for i in 0..<rows * k {
+            #expect(Int(UInt8(bitPattern: offset.codes[i])) == Int(quantized.codes[i]) + 128, "element \(i)")
+        }
+        for block in 0..<rows * k / 32 {
+            #expect(offset.scales[block].bitPattern == quantized.scales[block].bitPattern)
+            #expect(offset.sums[block].bitPattern == quantized.sums[block].bitPattern)
+        }
     }
 
     /// Codes with d and m rebuild exactly the values the dequantizer gives, for every format

@@ -86,6 +86,10 @@ public enum KernelSet: String, CaseIterable, Sendable, Comparable, CustomStringC
         }
     }
 
+    /// Whether the 8-bit tile takes activation codes offset by 128 (`PanelTile.codes` as
+    /// c + 128, unsigned): `vpdpbusd` then multiplies them with the signed weights directly.
+    var byteTileTakesOffsetCodes: Bool { self == .avx512VNNI }
+
     /// The micro-kernel for 8-bit panels.
     var byteTile: PanelTileKernel {
         switch self {

@@ -31,12 +31,15 @@ final class QuantizedActivations {
     }
 
     /// Quantizes x (rows, k), k a multiple of 32, split between the pool's threads.
-    func quantize(rows: Int, k: Int, x: UnsafePointer<Float>, pool: ThreadPool) {
+    /// offsetCodes: store each code as q + 128 (unsigned; `sum` is of q still), for tiles
+    /// that multiply unsigned activations with signed weights.
+    func quantize(rows: Int, k: Int, x: UnsafePointer<Float>, offsetCodes: Bool = false, pool: ThreadPool) {
         precondition(rows <= maxRows && k <= maxColumns && k % Self.blockLength == 0, "activations beyond the scratch")
         let codes = codes, scales = scales, sums = sums
         pool.slices(rows * k / Self.blockLength) { blocks in
             for block in blocks {
-                Self.quantizeBlock(x + block * 32, codes: codes + block * 32, scale: scales + block, sum: sums + block)
+                Self.quantizeBlock(x + block * 32, codes: codes + block * 32, scale: scales + block, sum: sums + block,
+                                   offset: offsetCodes)
             }
         }
     }
@@ -45,7 +48,7 @@ final class QuantizedActivations {
     @inline(__always)
     private static func quantizeBlock(
         _ x: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>,
-        sum: UnsafeMutablePointer<Float>
+        sum: UnsafeMutablePointer<Float>, offset: Bool
     ) {
         let raw = UnsafeRawPointer(x)
         let v0 = raw.loadUnaligned(as: __m256.self), v1 = raw.loadUnaligned(fromByteOffset: 32, as: __m256.self)
@@ -68,7 +71,9 @@ final class QuantizedActivations {
         // packs interleave 128-bit lanes; the permutation puts the 32 codes back in order.
         let packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
         let ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
-        UnsafeMutableRawPointer(codes).storeBytes(of: ordered, as: __m256i.self)
+        // q + 128 as a byte is q with its top bit flipped.
+        UnsafeMutableRawPointer(codes).storeBytes(of: offset ? _mm256_xor_si256(ordered, _mm256_set1_epi8(-128)) : ordered,
+                                                  as: __m256i.self)
         scale.pointee = d
         let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)), to: SIMD8<Int32>.self)
         sum.pointee = d * Float(total.wrappedSum())

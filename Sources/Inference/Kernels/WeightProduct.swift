@@ -57,7 +57,7 @@ final class WeightProduct {
             let panelBytes = nibbles ? NibblePanelFormat.panelBytes(k: k, halfScales: halfScales)
                 : BytePanelFormat.panelBytes(k: k, halfScales: halfScales)
             let tile = nibbles ? kernels.nibbleTile : kernels.byteTile
-            activations.quantize(rows: rows, k: k, x: x, pool: pool)
+            activations.quantize(rows: rows, k: k, x: x, offsetCodes: !nibbles && kernels.byteTileTakesOffsetCodes, pool: pool)
             pool.slices((n + NibblePanelFormat.width - 1) / NibblePanelFormat.width) { range in
                 IntegerPanels.multiply(rows: rows, k: k, x: activations, panels: panels, panelBytes: panelBytes,
                                        panelRange: range, n: n, into: y, accumulate: accumulate, halfScales: halfScales,
