@@ -4,10 +4,12 @@ import Testing
 import TestSupport
 
 /// `Ops/demo --quick` end to end, on the test's own database with the binary under test:
-/// the jobs it enqueues, the worker, `scribe wait`, the verifying webhook receiver.
+/// the jobs it enqueues, the worker, `scribe wait`, the verifying webhook receiver, and one
+/// job for Gemma 3 on a worker of its own.
 @Suite(.serialized) struct DemoScriptTests {
     @Test func quickDemoFinishesEveryJobVerifiesEveryWebhookAndLeavesNothingRunning() throws {
-        try #require(Repository.referenceModelPath != nil, "reference model not fetched (run Ops/setup)")
+        try #require(Repository.referenceModelPath != nil && Repository.gemmaModelPath != nil,
+                     "models not fetched (run Ops/setup)")
         try IsolatedDatabase.with { database in
             let folder = NSTemporaryDirectory() + "scribe-demo-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -36,6 +38,10 @@ import TestSupport
             let statuses = try connection.query(
                 "SELECT metadata->>'demo', status FROM scribe.jobs WHERE status <> 'succeeded'").rows
             #expect(statuses == [["invalid", "failed"]])
+            // The Gemma job ran on the worker started with the Gemma file, which reported its name.
+            let gemma = try connection.query(
+                "SELECT status, model, completion_tokens > 0 FROM scribe.jobs WHERE metadata->>'demo' = 'gemma'").rows
+            #expect(gemma == [["succeeded", "gemma-3-270m-q4_k_m", "t"]])
             #expect(try connection.query(
                 "SELECT count(*) FROM scribe.webhook_deliveries WHERE status = 'delivered'").scalar == "6")
             let receivedLines = try String(contentsOfFile: folder + "/webhooks.jsonl", encoding: .utf8)
@@ -45,7 +51,7 @@ import TestSupport
             // Nothing left running: the worker deregistered, and neither child is alive.
             #expect(try connection.query("SELECT count(*) FROM scribe.workers").scalar == "0")
             let pids = Self.pids(in: result.standardError)
-            #expect(pids.count == 2, "\(result.standardError)")
+            #expect(pids.count == 3, "\(result.standardError)")
             for pid in pids {
                 #expect(kill(pid, 0) == -1 && errno == ESRCH, "process \(pid) is still running")
             }
