@@ -141,6 +141,36 @@ import TestSupport
         }
     }
 
+    /// A gemma3 file that sets the final logit soft-cap gets cap · tanh(logit / cap); one
+    /// that sets what Scribe does not implement is refused, naming the key.
+    @Test func gemma3SoftCapsLogitsAndRefusesWhatItDoesNotImplement() throws {
+        let fixture = try TinyModel.fixture("gemma3")
+        let sequence = fixture.sequences[1]
+        let cap = 3.0
+        var builder = fixture.gguf()
+        builder.set("gemma3.final_logit_softcapping", .float32(Float(cap)))
+        let path = FileManager.default.temporaryDirectory.path + "/scribe-tiny-gemma3-cap-\(UUID().uuidString).gguf"
+        try builder.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try Model(path: path)
+        #expect(model.config.logitSoftCap == Float(cap))
+        let rows = sequence.tokens.enumerated().map { Batch.Row(token: $1, position: $0, sequence: 0, wantsLogits: true) }
+        let logits = try Self.context(model).decode(Batch(rows: rows, blockTables: [(0..<16).map { Int32($0) }]))
+        let capped = sequence.logits.map { $0.map { cap * tanh($0 / cap) } }
+        #expect(Self.difference(logits, capped) < Self.tolerance)
+        #expect(Self.difference(logits, sequence.logits) > 0.1, "the cap changed nothing")
+
+        for (key, value) in [("gemma3.attn_logit_softcapping", GGUFBuilder.Value.float32(50)),
+                             ("gemma3.rope.scaling.type", .string("linear"))] {
+            var refused = fixture.gguf()
+            refused.set(key, value)
+            let refusedPath = FileManager.default.temporaryDirectory.path + "/scribe-tiny-gemma3-\(UUID().uuidString).gguf"
+            try refused.write(to: refusedPath)
+            defer { try? FileManager.default.removeItem(atPath: refusedPath) }
+            #expect { try Model(path: refusedPath) } throws: { "\($0)".contains(key) }
+        }
+    }
+
     /// The tokenizer written into the tiny file works: merges apply, the end-of-text token is special.
     @Test func tinyVocabularyTokenizes() throws {
         let model = try TinyModel.fixture("qwen2").load()

@@ -229,8 +229,9 @@ public final class InferenceContext {
         }
     }
 
-    /// Adds biases, normalizes q and k heads (gemma), rotates q and k, and writes each row's k and v into its cache slot;
-    /// rows split between the threads (each writes only its own slots).
+    /// Adds biases, normalizes q and k heads (gemma), rotates q and k, and writes each row's
+    /// k and v into its cache slot; rows split between the threads (each writes only its own
+    /// slots).
     private func storeKeysAndValues(_ batch: Batch, range: Range<Int>, layer: LayerWeights, layerIndex: Int) {
         let config = model.config
         let qkvSize = config.querySize + 2 * config.kvSize

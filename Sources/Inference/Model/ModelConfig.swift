@@ -141,8 +141,12 @@ public struct ModelConfig: Sendable, Equatable {
     /// `rope.freq_base_swa` (10,000); the attention scale of the model's size.
     private mutating func readGemma3(_ file: GGUFFile, prefix: String) throws {
         // Keys that change the arithmetic in ways Scribe does not implement are refused by name.
-        for key in ["rope.scaling.type", "rope.scaling.factor", "attn_logit_softcapping"]
-        where file.metadata[prefix + key] != nil {
+        let unimplemented = [
+            (file.metadata[prefix + "rope.scaling.type"].map { $0.string != "none" } ?? false, "rope.scaling.type"),
+            (file.metadata[prefix + "rope.scaling.factor"].map { $0.double != 1 } ?? false, "rope.scaling.factor"),
+            (file.metadata[prefix + "attn_logit_softcapping"].map { $0.double != 0 } ?? false, "attn_logit_softcapping"),
+        ]
+        for (set, key) in unimplemented where set {
             throw GGUFError(file: file.path, offset: 0, reason: "\(prefix)\(key) is set; Scribe does not implement it")
         }
         if let valueLength = file.metadata[prefix + "attention.value_length"]?.int, valueLength != headSize {
