@@ -48,8 +48,8 @@ import Testing
         var gateUp = Self.values(rows * 2 * n, seed: 21, scale: 16)
         gateUp[0] = -40; gateUp[1] = 40; gateUp[2] = 0
         var fast = [Float](repeating: 0, count: rows * n), reference = fast
-        GeGLU.apply(gateUp, into: &fast, rows: rows, n: n)
-        GeGLU.reference(gateUp, into: &reference, rows: rows, n: n)
+        GatedLinearUnit.apply(.geluTanh, gateUp, into: &fast, rows: rows, n: n)
+        GatedLinearUnit.reference(.geluTanh, gateUp, into: &reference, rows: rows, n: n)
         // Relative to each value's size: the f32 exponential is good to a few ulps.
         for (a, b) in zip(fast, reference) { #expect(abs(a - b) <= 2e-6 * max(1, abs(b))) }
     }
@@ -58,8 +58,8 @@ import Testing
         let (rows, n) = (4, 1536)
         let gateUp = Self.values(rows * 2 * n, seed: 20, scale: 8)
         var fast = [Float](repeating: 0, count: rows * n), reference = fast
-        SwiGLU.apply(gateUp, into: &fast, rows: rows, n: n)
-        SwiGLU.reference(gateUp, into: &reference, rows: rows, n: n)
+        GatedLinearUnit.apply(.silu, gateUp, into: &fast, rows: rows, n: n)
+        GatedLinearUnit.reference(.silu, gateUp, into: &reference, rows: rows, n: n)
         #expect(Self.maxDifference(fast, reference) < 1e-5)
     }
 

@@ -1,5 +1,5 @@
-/// `exp` of eight floats at once, for softmax and SwiGLU over whole rows and for sampling
-/// over the vocabulary, where libm's scalar `expf` costs several times more.
+/// `exp` of eight floats at once, for softmax and the feed-forward gates over whole rows and
+/// for sampling over the vocabulary, where libm's scalar `expf` costs several times more.
 package enum Exponential {
     package typealias V8 = SIMD8<Float>
 

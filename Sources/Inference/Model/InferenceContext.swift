@@ -174,11 +174,8 @@ public final class InferenceContext {
             let ff = config.feedForwardSize, gateUp = state.gateUp.pointer, hidden = state.hidden.pointer
             let activation = config.activation
             pool.slices(rows) { part in
-                let gates = gateUp + part.lowerBound * 2 * ff, out = hidden + part.lowerBound * ff
-                switch activation {
-                case .silu: SwiGLU.apply(gates, into: out, rows: part.count, n: ff)
-                case .geluTanh: GeGLU.apply(gates, into: out, rows: part.count, n: ff)
-                }
+                GatedLinearUnit.apply(activation, gateUp + part.lowerBound * 2 * ff, into: hidden + part.lowerBound * ff,
+                                      rows: part.count, n: ff)
             }
             addToResidual(rows: rows, x: state.hidden.pointer, weights: layer.down, norm: layer.postFeedForwardNorm)
         }
