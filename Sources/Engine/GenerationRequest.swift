@@ -80,11 +80,3 @@ public struct GenerationResult: Sendable {
     public var completionTokens: Int { (try? outcome.get())?.reduce(0) { $0 + $1.tokenIDs.count } ?? 0 }
     public var timings: GenerationTimings
 }
-
-extension Duration {
-    /// This duration in seconds, as a Double.
-    public var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) * 1e-18
-    }
-}

@@ -58,12 +58,6 @@ public final class JobQueue {
 }
 
 extension Duration {
-    /// Seconds as a Double, for `$n::float8 * interval '1 second'`.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
     /// Whole milliseconds for `poll`, rounded up so a short positive timeout never becomes
     /// a busy `poll(…, 0)`; zero or less for a negative one.
     public var pollMilliseconds: Int32 {

@@ -21,11 +21,11 @@ enum TileRecord {
         init(_ t: PanelTile) {
             let last = t.rows &- 1
             func row(_ r: Int) -> Int { Swift.min(r, last) &* t.blocks }
-            let (r0, r1, r2, r3) = (0, row(1), row(2), row(3))
+            let (r1, r2, r3) = (row(1), row(2), row(3))
             let codes = UnsafeRawPointer(t.codes)
             self.codes = (codes, codes + r1 &* 32, codes + r2 &* 32, codes + r3 &* 32)
             scales = (t.scales, t.scales + r1, t.scales + r2, t.scales + r3)
-            sums = (t.sums + r0, t.sums + r1, t.sums + r2, t.sums + r3)
+            sums = (t.sums, t.sums + r1, t.sums + r2, t.sums + r3)
         }
 
         /// The four codes of each row at `byte` as broadcast 32-bit words.

@@ -7,7 +7,8 @@ public struct PanelTile {
     public var rows: Int
     /// Blocks of 32 elements along k.
     public var blocks: Int
-    /// Row 0's activation codes; row r's start `r · blocks · 32` further on.
+    /// Row 0's activation codes; row r's start `r · blocks · 32` further on. Signed, or
+    /// q + 128 for a tile that takes them offset (`KernelSet.byteTileTakesOffsetCodes`).
     public var codes: UnsafePointer<Int8>  // (rows, k)
     /// Row 0's per-block activation scales and scaled code sums; row stride `blocks`.
     public var scales: UnsafePointer<Float>  // (rows, blocks)

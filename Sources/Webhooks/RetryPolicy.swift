@@ -106,11 +106,3 @@ public struct RetryPolicy: Sendable, Equatable {
         return (.retry(after: delay), nil)
     }
 }
-
-extension Duration {
-    /// Seconds as a Double.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -13,8 +13,8 @@ struct ModelOption: ParsableArguments {
         discussion: """
             nibble-panels: quantized matrices (4-, 5-, 6- and 8-bit) stay quantized and are \
             multiplied by activations quantized to 8 bits, as llama.cpp does, with the integer \
-            kernels of $SCRIBE_KERNELS or the best this CPU runs; 2-4 times as fast. panels: every weight dequantized \
-            to f32, results equal to an fp32 forward pass. row-major: f32 through OpenBLAS, for \
+            kernels of $SCRIBE_KERNELS or the best this CPU runs; 2-4 times as fast. panels: \
+            every weight dequantized to f32, results equal to an fp32 forward pass. row-major: f32 through OpenBLAS, for \
             comparison. All three are batch-invariant.
             """))
     var weights: WeightMatrix.Layout?

@@ -108,7 +108,6 @@ extension BLAS {
             iterations += 1
             elapsed = clock.now - start
         } while elapsed < .milliseconds(Int(seconds * 1000))
-        let (secondsPart, attoseconds) = elapsed.components
-        return flopsPerCall * Double(iterations) / (Double(secondsPart) + Double(attoseconds) * 1e-18) / 1e9
+        return flopsPerCall * Double(iterations) / elapsed.seconds / 1e9
     }
 }

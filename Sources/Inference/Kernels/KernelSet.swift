@@ -68,8 +68,7 @@ public enum KernelSet: String, CaseIterable, Sendable, Comparable, CustomStringC
         while true {
             let start = ContinuousClock.now
             _ = DotProductLoop.run(iterations: iterations, seed: Int32(truncatingIfNeeded: iterations))
-            let elapsed = start.duration(to: .now)
-            let taken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let taken = start.duration(to: .now).seconds
             if taken >= seconds || iterations >= 1 << 34 {
                 return Double(iterations * DotProductLoop.multiplyAddsPerIteration) / taken
             }

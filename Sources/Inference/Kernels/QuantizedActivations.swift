@@ -2,10 +2,11 @@ import _Builtin_intrinsics.intel
 
 /// Activations quantized to 8 bits per 32-element block, the integer side of the integer
 /// kernels' products (`NibblePanelKernel`, `BytePanelKernel`): x[e] ≈ scale · q[e], q[e]
-/// in -127...127 (llama.cpp's Q8_1). `sum` is scale · Σq, the sum of the quantized values rather than of x: with it
-/// the kernel computes the exact product of the weights with the quantized activations,
-/// whose error is centred; the exact sum of x would leave the error of `d · q`, whose codes
-/// are all positive, uncentred, and doubled the logit error on the reference model.
+/// in -127...127 (llama.cpp's Q8_1). `sum` is scale · Σq, the sum of the quantized values
+/// rather than of x: with it the kernel computes the exact product of the weights with the
+/// quantized activations, whose error is centred; the exact sum of x would leave the error
+/// of `d · q`, whose codes are all positive, uncentred, and doubled the logit error on the
+/// reference model.
 ///
 /// Every row is quantized on its own, so a row's codes never depend on the batch.
 final class QuantizedActivations {

@@ -213,7 +213,7 @@ public final class InferenceContext {
         product(rows: rows, x: input, weights: weights, into: xn)
         normalize(xn, weight: norm, into: xn, rows: rows)
         pool.slices(rows) { part in
-            for i in (part.lowerBound * d)..<(part.upperBound * d) { x[i] += xn[i] }
+            Vector.addScaled(xn + part.lowerBound * d, 1, into: x + part.lowerBound * d, part.count * d)
         }
     }
 

@@ -37,8 +37,7 @@ public final class Histogram: Sendable {
     }
 
     public func observe(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        observe(Double(seconds) + Double(attoseconds) / 1e18)
+        observe(duration.seconds)
     }
 
     /// Cumulative counts per bound (the last one for `+Inf`), the sum and the count.
